@@ -1,0 +1,48 @@
+//! The Tauri layer: every command, event and channel the UI can use, collected in one place and
+//! typed with tauri-specta. The TypeScript bindings in `ui/src/lib/platform/bindings.ts` are
+//! generated from [`specta_builder`] (`make bindings`); a test fails when they are stale.
+//!
+//! This module is a thin wrapper: command bodies validate and translate, then call plain-Rust
+//! modules. It must never hold protocol logic, and it is (with app assembly in `lib.rs`) the only
+//! place that imports `tauri`.
+
+pub mod commands;
+mod error;
+
+pub use error::IpcError;
+
+use specta_typescript::Typescript;
+use std::path::Path;
+
+/// Where the generated TypeScript bindings live, relative to the repository root.
+pub const BINDINGS_PATH: &str = "ui/src/lib/platform/bindings.ts";
+
+/// The names of all commands, as the capability file grants them (`allow-<name>`).
+pub const COMMAND_NAMES: &[&str] = include!("command_names.rs");
+
+/// Collects every command and event the UI can use.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![commands::app_info])
+        .events(tauri_specta::collect_events![])
+        // Error types every fallible command returns; exported even before a command uses them.
+        .typ::<IpcError>()
+}
+
+/// How the bindings are written: a header saying they are generated and must not be edited.
+fn typescript() -> Typescript {
+    Typescript::default()
+        .header("// Regenerate with `make bindings` (source: src-tauri/ipc).\n/* eslint-disable */")
+}
+
+/// Writes the TypeScript bindings to `path`.
+pub fn export_bindings(path: &Path) -> Result<(), String> {
+    specta_builder()
+        .export(typescript(), path)
+        .map_err(|error| {
+            format!(
+                "exporting TypeScript bindings to {}: {error}",
+                path.display()
+            )
+        })
+}

@@ -1,0 +1,48 @@
+//! MQTT Workbench: an MQTT broker, client sessions and a live view of all their traffic, in one
+//! desktop app.
+//!
+//! A map of the crate, from the wire inwards:
+//!
+//! - [`broker`]: the embedded broker. rumqttd routes messages; our own front door owns every
+//!   listening socket, decodes every packet, corrects rumqttd where it departs from the MQTT
+//!   specification and reports each packet to the traffic model.
+//! - [`session`]: the user's own client sessions (rumqttc) to the embedded broker or any external
+//!   one, each with a complete packet log.
+//! - [`traffic`]: the model every view reads: topic tree, rates, bounded history, packet events.
+//! - [`charts`]: rate and value charts drawn with plotters, for the screen and for export.
+//! - [`ipc`]: the thin Tauri layer: typed commands, events and channels (tauri-specta).
+//!
+//! Only [`ipc`] and the app assembly in this file import `tauri`; everything else is plain Rust
+//! that tests and benchmarks drive without a window.
+
+pub mod broker;
+pub mod charts;
+pub mod error;
+pub mod ipc;
+pub mod session;
+pub mod traffic;
+
+pub use error::ErrorCode;
+
+/// Name of the product as users see it (window title, logs, headless banner).
+pub const PRODUCT_NAME: &str = "MQTT Workbench";
+
+/// Installs the one rustls crypto provider this build carries (ring). rumqttc and rumqttd both use
+/// rustls; with no process default installed, TLS setup fails at run time.
+pub fn install_crypto_provider() {
+    // Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Builds and runs the desktop app until its last window closes.
+pub fn run_app() -> Result<(), tauri::Error> {
+    install_crypto_provider();
+    let specta = ipc::specta_builder();
+    tauri::Builder::default()
+        .invoke_handler(specta.invoke_handler())
+        .setup(move |app| {
+            specta.mount_events(app);
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+}

@@ -1,0 +1,75 @@
+//! The `mqtt-workbench` executable: the desktop app by default.
+//!
+//! `mqtt-workbench --help` lists the modes. Without a display the app says so and exits instead of
+//! crashing inside GTK.
+
+// Keeps a console window from opening next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+MQTT Workbench: an MQTT broker, client sessions and live traffic views in one desktop app.
+
+Usage:
+  mqtt-workbench              start the desktop app
+  mqtt-workbench --version    print the version
+  mqtt-workbench --help       print this help
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--help" | "-h") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some("--version" | "-V") => {
+            println!("mqtt-workbench {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("mqtt-workbench: unknown argument '{other}'\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        None => run_desktop(),
+    }
+}
+
+fn run_desktop() -> ExitCode {
+    init_logging();
+    if let Some(problem) = missing_display() {
+        eprintln!("{problem}");
+        return ExitCode::from(2);
+    }
+    match mqtt_workbench::run_app() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mqtt-workbench: the app could not start: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// On Linux and the BSDs a window needs an X11 or Wayland display; GTK aborts without one.
+fn missing_display() -> Option<String> {
+    if !cfg!(all(unix, not(target_os = "macos"))) {
+        return None;
+    }
+    let has = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if has("DISPLAY") || has("WAYLAND_DISPLAY") {
+        return None;
+    }
+    Some(
+        "mqtt-workbench: no graphical display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n\
+         The desktop app needs one. Without a screen, run it under a virtual X server:\n\
+         \n    xvfb-run -a mqtt-workbench\n"
+            .to_string(),
+    )
+}

@@ -1,0 +1,4 @@
+//! Helpers shared by the integration and end-to-end tests.
+#![allow(dead_code)]
+
+pub mod webdriver;

@@ -1,0 +1,277 @@
+//! A small WebDriver client for driving the real app window through tauri-driver, which starts
+//! the app and forwards W3C WebDriver calls to WebKitWebDriver. Only what the tests need.
+
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the app may take to start and render under a loaded CI machine. Generous on purpose:
+/// a wait ends as soon as its condition holds, so this only bounds failures.
+pub const PATIENCE: Duration = Duration::from_secs(90);
+
+/// The W3C WebDriver element reference key.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Finds the tauri-driver executable: `$TAURI_DRIVER`, then `$PATH`, then cargo's bin folder.
+fn tauri_driver_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(path);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("tauri-driver"))
+            .find(|candidate| candidate.is_file())
+    });
+    if let Some(path) = on_path {
+        return path;
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("neither CARGO_HOME nor HOME is set");
+    home.join("bin").join("tauri-driver")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A running tauri-driver with one session, i.e. one running app window. Dropping it ends the
+/// session (closing the app) and stops tauri-driver.
+pub struct AppWindow {
+    driver: Child,
+    base: String,
+    session: String,
+}
+
+impl AppWindow {
+    /// Starts tauri-driver and, through it, the app at `application`.
+    pub fn launch(application: &Path) -> AppWindow {
+        assert!(
+            std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+            "the end-to-end tests need a display: run them under `xvfb-run -a` (make test does)"
+        );
+        let driver_path = tauri_driver_path();
+        assert!(
+            driver_path.is_file(),
+            "tauri-driver not found at {} (install it with `cargo install tauri-driver --locked`, \
+             or run `make test`, which does)",
+            driver_path.display()
+        );
+        let port = free_port();
+        let native_port = free_port();
+        let driver = Command::new(&driver_path)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            // Measured here: with WebKit's compositing disabled, WebKitWebDriver's screenshot call
+            // never answers under Xvfb; with it enabled, rendering and screenshots both work.
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", driver_path.display()));
+        let base = format!("http://127.0.0.1:{port}");
+        let mut window = AppWindow {
+            driver,
+            base,
+            session: String::new(),
+        };
+        window.wait_for_driver();
+        let capabilities = json!({
+            "capabilities": {
+                "alwaysMatch": { "tauri:options": { "application": application } }
+            }
+        });
+        let created = window.call("POST", "/session", Some(capabilities));
+        window.session = created["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no sessionId in {created}"))
+            .to_string();
+        window
+    }
+
+    fn wait_for_driver(&mut self) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(Some(status)) = self.driver.try_wait() {
+                panic!("tauri-driver exited early with {status}");
+            }
+            let ready = ureq::get(&format!("{}/status", self.base))
+                .timeout(Duration::from_secs(5))
+                .call()
+                .is_ok();
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// One WebDriver call; panics with the driver's own error text when it fails.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body) {
+            Ok(value) => value,
+            Err(error) => panic!("WebDriver {method} {path} failed: {error}"),
+        }
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let url = format!("{}{}", self.base, path);
+        let request = ureq::request(method, &url).timeout(PATIENCE);
+        let response = match body {
+            Some(body) => request.send_json(body),
+            None if method == "POST" => request.send_json(json!({})),
+            None => request.call(),
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(ureq::Error::Status(code, response)) => {
+                let text = response.into_string().unwrap_or_default();
+                return Err(format!("HTTP {code}: {text}"));
+            }
+            Err(other) => return Err(other.to_string()),
+        };
+        let value: Value = response.into_json().map_err(|e| e.to_string())?;
+        Ok(value["value"].clone())
+    }
+
+    fn session_path(&self, rest: &str) -> String {
+        format!("/session/{}{}", self.session, rest)
+    }
+
+    /// Finds the first element matching a CSS selector, if any, right now.
+    pub fn find(&self, css: &str) -> Option<String> {
+        let body = json!({ "using": "css selector", "value": css });
+        let found = self
+            .try_call("POST", &self.session_path("/element"), Some(body))
+            .ok()?;
+        found[ELEMENT_KEY].as_str().map(str::to_string)
+    }
+
+    /// Waits until an element matching `css` exists, then returns its id.
+    pub fn wait_for(&self, css: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(element) = self.find(css) {
+                return element;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no element matching `{css}` appeared in the window (page source: {})",
+                self.page_source_excerpt()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The visible text of an element.
+    pub fn text(&self, element: &str) -> String {
+        let value = self.call(
+            "GET",
+            &self.session_path(&format!("/element/{element}/text")),
+            None,
+        );
+        value.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits until the element matching `css` shows text satisfying `accept`; returns that text.
+    pub fn wait_for_text(&self, css: &str, accept: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(element) = self.find(css) {
+                let text = self.text(&element);
+                if accept(&text) {
+                    return text;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "`{css}` shows {text:?}, which never became what the test expects"
+                );
+            } else {
+                assert!(
+                    Instant::now() < deadline,
+                    "no element matching `{css}` appeared"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The window's title as WebDriver reports it (the document title).
+    pub fn title(&self) -> String {
+        let value = self.call("GET", &self.session_path("/title"), None);
+        value.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Runs a script in the page and returns its result.
+    pub fn execute(&self, script: &str, args: Value) -> Value {
+        let body = json!({ "script": script, "args": args });
+        self.call("POST", &self.session_path("/execute/sync"), Some(body))
+    }
+
+    fn page_source_excerpt(&self) -> String {
+        let source = self
+            .try_call("GET", &self.session_path("/source"), None)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "<unavailable>".to_string());
+        source.chars().take(2000).collect()
+    }
+
+    /// Waits until the page has painted its current state: WebKitGTK's snapshot shows the last
+    /// painted frame, which can lag the DOM by a few frames.
+    pub fn wait_for_paint(&self) {
+        let body = json!({
+            "script": "const done = arguments[arguments.length - 1];\
+                       requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
+            "args": []
+        });
+        self.call("POST", &self.session_path("/execute/async"), Some(body));
+    }
+
+    /// Saves a PNG screenshot of the window to `path` (creating folders) and returns its size.
+    pub fn screenshot(&self, path: &Path) -> usize {
+        use base64::Engine as _;
+        self.wait_for_paint();
+        let value = self.call("GET", &self.session_path("/screenshot"), None);
+        let encoded = value.as_str().expect("screenshot is base64 text");
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("screenshot decodes as base64");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create screenshot folder");
+        }
+        std::fs::write(path, &png).expect("write screenshot");
+        png.len()
+    }
+}
+
+impl Drop for AppWindow {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self.try_call("DELETE", &self.session_path(""), None);
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Where the end-to-end tests keep their screenshots: `target/e2e-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("e2e-screenshots")
+}

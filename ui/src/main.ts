@@ -1,0 +1,9 @@
+import { mount } from 'svelte';
+import App from './App.svelte';
+import { detectPlatform } from './lib/platform';
+import './app.css';
+
+const target = document.getElementById('app');
+if (!target) throw new Error('index.html lacks the #app element');
+
+mount(App, { target, props: { platform: detectPlatform() } });
