@@ -20,6 +20,7 @@ pub mod charts;
 pub mod error;
 pub mod ipc;
 pub mod session;
+pub mod topic;
 pub mod traffic;
 
 pub use error::ErrorCode;

@@ -13,8 +13,18 @@ MQTT Workbench: an MQTT broker, client sessions and live traffic views in one de
 
 Usage:
   mqtt-workbench              start the desktop app
+  mqtt-workbench broker [OPTIONS]
+                              run only the embedded broker, without a window, until Ctrl-C
   mqtt-workbench --version    print the version
   mqtt-workbench --help       print this help
+
+Broker options:
+  --port N                    TCP port for MQTT 3.1.1 and 5 clients (default 1883; 0 picks a free
+                              one). A taken default port falls back to the next free one.
+  --bind ADDR                 address to listen on (default 127.0.0.1; 0.0.0.0 exposes the broker
+                              to your network)
+  --user NAME:PASSWORD        require this username and password (repeat for more users)
+  --max-packet-size BYTES     largest packet accepted (default 16777216, at most 268435456)
 ";
 
 fn main() -> ExitCode {
@@ -28,6 +38,7 @@ fn main() -> ExitCode {
             println!("mqtt-workbench {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Some("broker") => run_headless_broker(&args[1..]),
         Some(other) => {
             eprintln!("mqtt-workbench: unknown argument '{other}'\n\n{USAGE}");
             ExitCode::from(2)
@@ -72,4 +83,137 @@ fn missing_display() -> Option<String> {
          \n    xvfb-run -a mqtt-workbench\n"
             .to_string(),
     )
+}
+
+/// Parses the headless broker's options.
+fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSettings, String> {
+    let mut settings = mqtt_workbench::broker::BrokerSettings::default();
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                let text = value()?;
+                settings.port = text
+                    .parse()
+                    .map_err(|_| format!("--port takes a number from 0 to 65535, not '{text}'"))?;
+                // An explicitly chosen port is used as given, or refused.
+                settings.port_fallback = false;
+            }
+            "--bind" => {
+                let text = value()?;
+                settings.bind = text
+                    .parse()
+                    .map_err(|_| format!("--bind takes an IP address, not '{text}'"))?;
+            }
+            "--user" => {
+                let text = value()?;
+                let (name, password) = text
+                    .split_once(':')
+                    .ok_or_else(|| format!("--user takes NAME:PASSWORD, not '{text}'"))?;
+                if name.is_empty() {
+                    return Err("--user needs a non-empty name".to_string());
+                }
+                settings
+                    .users
+                    .insert(name.to_string(), password.to_string());
+            }
+            "--max-packet-size" => {
+                let text = value()?;
+                settings.max_packet_size = text.parse().map_err(|_| {
+                    format!("--max-packet-size takes a number of bytes, not '{text}'")
+                })?;
+            }
+            other => return Err(format!("unknown broker option '{other}'")),
+        }
+    }
+    Ok(settings)
+}
+
+/// `mqtt-workbench broker`: the embedded broker alone, logging client activity to stdout.
+fn run_headless_broker(args: &[String]) -> ExitCode {
+    let settings = match broker_settings(args) {
+        Ok(settings) => settings,
+        Err(problem) => {
+            eprintln!("mqtt-workbench broker: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging_to_stderr();
+    mqtt_workbench::install_crypto_provider();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mqtt-workbench broker: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(headless_broker(settings))
+}
+
+async fn headless_broker(settings: mqtt_workbench::broker::BrokerSettings) -> ExitCode {
+    use mqtt_workbench::broker::{Broker, BrokerEvent};
+    use std::io::Write;
+
+    let (events_tx, mut events) = tokio::sync::mpsc::channel(4096);
+    let exposed = !settings.bind.is_loopback();
+    let broker = match Broker::start(settings, Some(events_tx)).await {
+        Ok(broker) => broker,
+        Err(error) => {
+            eprintln!("mqtt-workbench broker: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let say = |line: String| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    say(format!(
+        "MQTT Workbench broker listening on {} (MQTT 3.1.1 and 5){}",
+        broker.local_addr(),
+        if exposed {
+            "; reachable from the network"
+        } else {
+            "; loopback only"
+        }
+    ));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            event = events.recv() => match event {
+                None => break,
+                Some(BrokerEvent::Packets(_)) => {}
+                Some(BrokerEvent::Connected { client_id, remote, version }) => {
+                    say(format!("connected: {client_id} from {remote} (MQTT {})", version.label()));
+                }
+                Some(BrokerEvent::Refused { client_id, remote, reason }) => {
+                    say(format!("refused: '{client_id}' from {remote}: {reason}"));
+                }
+                Some(BrokerEvent::Subscribed { client_id, filter, qos }) => {
+                    say(format!("subscribed: {client_id} to {filter} (QoS {qos})"));
+                }
+                Some(BrokerEvent::Disconnected { client_id, remote, reason }) => {
+                    say(format!("disconnected: {client_id} from {remote}: {reason}"));
+                }
+            }
+        }
+    }
+    say("stopping".to_string());
+    broker.stop().await;
+    say("stopped".to_string());
+    ExitCode::SUCCESS
+}
+
+fn init_logging_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

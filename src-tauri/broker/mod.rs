@@ -1,6 +1,247 @@
 //! The embedded broker: rumqttd as the routing engine behind our own front door.
 //!
-//! The front door owns every listening socket (TCP, TLS, WebSocket), decodes every packet in both
-//! directions, authenticates, serves `$SYS`, reports each packet to the traffic model and relays to
-//! rumqttd over a loopback link nobody else can reach, correcting rumqttd where it departs from the
-//! MQTT specification. It must never import `tauri`, and never trust a byte a peer sends.
+//! The front door owns every listening socket, decodes every packet in both directions,
+//! authenticates, serves `$SYS`, reports each packet to the traffic model and relays to rumqttd
+//! over a loopback link guarded by credentials only the door knows, correcting rumqttd where it
+//! departs from the MQTT specification. It must never import `tauri`, and never trust a byte a
+//! peer sends.
+//!
+//! - [`wire`]: framing and light decoding, without copies (the hot path).
+//! - [`codec`]: full decoding and encoding of the packets the door rewrites or answers itself.
+//! - [`door`]: the per-connection protocol state machine: bytes in, bytes and events out.
+
+pub mod codec;
+pub mod door;
+pub mod engine;
+pub mod server;
+pub mod stats;
+pub mod wire;
+
+pub use door::DoorSettings;
+pub use stats::ClientInfo;
+
+use crate::error::{Coded, ErrorCode};
+use crate::traffic::{PacketEvent, ProtocolVersion};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// The MQTT port every client tries first.
+pub const DEFAULT_PORT: u16 = 1883;
+/// How many ports after a taken default port are tried.
+const PORT_FALLBACK_RANGE: u16 = 20;
+/// The default maximum packet size: large enough for images and firmware chunks.
+pub const DEFAULT_MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
+/// The largest maximum packet size a user may choose.
+pub const MAX_PACKET_SIZE_CEILING: usize = 256 * 1024 * 1024;
+
+/// How the broker listens.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BrokerSettings {
+    /// The address to listen on: loopback by default; `0.0.0.0` exposes the broker on the network.
+    pub bind: IpAddr,
+    pub port: u16,
+    /// When the port is taken, try the next ones (for the default port at start).
+    pub port_fallback: bool,
+    pub max_packet_size: usize,
+    /// Username to password. Empty: anyone may connect.
+    pub users: HashMap<String, String>,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            port_fallback: true,
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+            users: HashMap::new(),
+        }
+    }
+}
+
+/// Why the broker could not do what was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BrokerError {
+    #[error("port {port} on {bind} is already in use by another program")]
+    PortInUse { bind: IpAddr, port: u16 },
+    #[error("cannot listen on {bind}:{port}: {reason}")]
+    Bind {
+        bind: IpAddr,
+        port: u16,
+        reason: String,
+    },
+    #[error("invalid broker settings: {0}")]
+    InvalidSettings(String),
+    #[error("the routing engine failed: {0}")]
+    Engine(String),
+}
+
+impl Coded for BrokerError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            BrokerError::PortInUse { .. } => ErrorCode::PortInUse,
+            BrokerError::Bind { .. } => ErrorCode::Io,
+            BrokerError::InvalidSettings(_) => ErrorCode::InvalidInput,
+            BrokerError::Engine(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// What the broker reports as it runs: packets in batches, and client lifecycle notices.
+#[derive(Debug, Clone)]
+pub enum BrokerEvent {
+    Packets(Vec<PacketEvent>),
+    Connected {
+        client_id: String,
+        remote: SocketAddr,
+        version: ProtocolVersion,
+    },
+    Refused {
+        client_id: String,
+        remote: SocketAddr,
+        reason: String,
+    },
+    Subscribed {
+        client_id: String,
+        filter: String,
+        qos: u8,
+    },
+    Disconnected {
+        client_id: String,
+        remote: SocketAddr,
+        reason: String,
+    },
+}
+
+/// Which routing engine a broker fronts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The process-wide engine (the app's broker): state survives a stop and start.
+    Shared,
+    /// A fresh engine of its own (tests and benchmarks that must not see each other).
+    Dedicated,
+}
+
+/// A running broker. Dropping it without [`Broker::stop`] leaves it running until the runtime ends.
+pub struct Broker {
+    address: SocketAddr,
+    state: Arc<stats::BrokerState>,
+    shutdown: watch::Sender<bool>,
+    accept_task: tokio::task::JoinHandle<()>,
+}
+
+impl Broker {
+    /// Starts listening. `events`, when given, receives packets and notices; a full channel
+    /// drops events (counted) rather than slowing the broker.
+    pub async fn start(
+        settings: BrokerSettings,
+        events: Option<mpsc::Sender<BrokerEvent>>,
+    ) -> Result<Broker, BrokerError> {
+        Self::start_with(settings, events, EngineChoice::Shared).await
+    }
+
+    /// Starts listening in front of the chosen engine.
+    pub async fn start_with(
+        settings: BrokerSettings,
+        events: Option<mpsc::Sender<BrokerEvent>>,
+        engine: EngineChoice,
+    ) -> Result<Broker, BrokerError> {
+        if settings.max_packet_size < 64 || settings.max_packet_size > MAX_PACKET_SIZE_CEILING {
+            return Err(BrokerError::InvalidSettings(format!(
+                "the maximum packet size must be between 64 bytes and {} MB",
+                MAX_PACKET_SIZE_CEILING / (1024 * 1024)
+            )));
+        }
+        let engine = tokio::task::spawn_blocking(move || match engine {
+            EngineChoice::Shared => engine::shared(),
+            EngineChoice::Dedicated => engine::dedicated(),
+        })
+        .await
+        .map_err(|e| BrokerError::Engine(e.to_string()))??;
+        let listener = bind(&settings).await?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| BrokerError::Engine(e.to_string()))?;
+        let state = Arc::new(stats::BrokerState::default());
+        let shared = Arc::new(server::Shared {
+            settings: Arc::new(DoorSettings {
+                max_packet_size: settings.max_packet_size,
+                users: settings.users.clone(),
+                engine_login: (engine.username.clone(), engine.password.clone()),
+            }),
+            engine,
+            state: state.clone(),
+            events,
+            serial: AtomicU64::new(0),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept_task = tokio::spawn(server::accept_loop(listener, shared, shutdown_rx));
+        Ok(Broker {
+            address,
+            state,
+            shutdown,
+            accept_task,
+        })
+    }
+
+    /// The address the broker listens on (with the port actually bound).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Clients connected right now.
+    pub fn clients(&self) -> Vec<ClientInfo> {
+        self.state.clients()
+    }
+
+    /// The current `$SYS` values.
+    pub fn sys_values(&self) -> Vec<(String, String)> {
+        self.state.sys_values()
+    }
+
+    /// Stops listening and closes every connection (clients' wills fire, as on any abnormal
+    /// close). The routing engine keeps retained messages for the next start.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept_task.await;
+    }
+}
+
+async fn bind(settings: &BrokerSettings) -> Result<tokio::net::TcpListener, BrokerError> {
+    let tries = if settings.port_fallback && settings.port != 0 {
+        PORT_FALLBACK_RANGE
+    } else {
+        1
+    };
+    let mut port = settings.port;
+    for attempt in 0..tries {
+        match tokio::net::TcpListener::bind((settings.bind, port)).await {
+            Ok(listener) => {
+                if attempt > 0 {
+                    tracing::warn!(
+                        "port {} was taken; listening on port {port} instead",
+                        settings.port
+                    );
+                }
+                return Ok(listener);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+                port = port.saturating_add(1);
+            }
+            Err(error) => {
+                return Err(BrokerError::Bind {
+                    bind: settings.bind,
+                    port,
+                    reason: error.to_string(),
+                })
+            }
+        }
+    }
+    Err(BrokerError::PortInUse {
+        bind: settings.bind,
+        port: settings.port,
+    })
+}

@@ -1,4 +1,6 @@
 //! Helpers shared by the integration and end-to-end tests.
 #![allow(dead_code)]
 
+pub mod peers;
+pub mod raw;
 pub mod webdriver;

@@ -1,0 +1,345 @@
+//! Full decoding and encoding of the few packets the front door reads closely or writes itself:
+//! CONNECT (to authenticate and rewrite it for the engine), SUBSCRIBE and UNSUBSCRIBE (to serve
+//! `$SYS` and validate filters), and the acknowledgements the door answers on its own. Decoding
+//! uses rumqttc's codecs for each version; the door's own small replies are encoded here.
+
+use super::wire::{encode_varint, WireError};
+use crate::traffic::ProtocolVersion;
+use bytes::BytesMut;
+use rumqttc::mqttbytes::v4;
+use rumqttc::v5::mqttbytes::v5;
+use rumqttc::v5::mqttbytes::QoS as QoS5;
+use rumqttc::QoS as QoS4;
+
+fn malformed(_: impl std::fmt::Debug) -> WireError {
+    WireError::Malformed("the packet does not decode")
+}
+
+fn qos4_to_u8(q: QoS4) -> u8 {
+    q as u8
+}
+
+fn qos5_to_u8(q: QoS5) -> u8 {
+    q as u8
+}
+
+/// A decoded CONNECT of either version.
+#[derive(Debug, Clone)]
+pub enum ConnectPacket {
+    V4(Box<v4::Connect>),
+    V5(Box<(v5::Connect, Option<v5::LastWill>, Option<v5::Login>)>),
+}
+
+impl ConnectPacket {
+    pub fn decode(packet: &[u8], version: ProtocolVersion) -> Result<Self, WireError> {
+        let mut buf = BytesMut::from(packet);
+        match version {
+            ProtocolVersion::V311 => {
+                match v4::Packet::read(&mut buf, packet.len()).map_err(malformed)? {
+                    v4::Packet::Connect(c) => Ok(ConnectPacket::V4(Box::new(c))),
+                    _ => Err(WireError::Malformed("expected CONNECT")),
+                }
+            }
+            ProtocolVersion::V5 => {
+                match v5::Packet::read(&mut buf, Some(packet.len() as u32)).map_err(malformed)? {
+                    v5::Packet::Connect(c, will, login) => {
+                        Ok(ConnectPacket::V5(Box::new((c, will, login))))
+                    }
+                    _ => Err(WireError::Malformed("expected CONNECT")),
+                }
+            }
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        match self {
+            ConnectPacket::V4(c) => &c.client_id,
+            ConnectPacket::V5(b) => &b.0.client_id,
+        }
+    }
+
+    pub fn clean(&self) -> bool {
+        match self {
+            ConnectPacket::V4(c) => c.clean_session,
+            ConnectPacket::V5(b) => b.0.clean_start,
+        }
+    }
+
+    pub fn keep_alive(&self) -> u16 {
+        match self {
+            ConnectPacket::V4(c) => c.keep_alive,
+            ConnectPacket::V5(b) => b.0.keep_alive,
+        }
+    }
+
+    pub fn login(&self) -> Option<(&str, &str)> {
+        match self {
+            ConnectPacket::V4(c) => c
+                .login
+                .as_ref()
+                .map(|l| (l.username.as_str(), l.password.as_str())),
+            ConnectPacket::V5(b) => {
+                b.2.as_ref()
+                    .map(|l| (l.username.as_str(), l.password.as_str()))
+            }
+        }
+    }
+
+    pub fn has_will(&self) -> bool {
+        match self {
+            ConnectPacket::V4(c) => c.last_will.is_some(),
+            ConnectPacket::V5(b) => b.1.is_some(),
+        }
+    }
+
+    /// Encodes the CONNECT the engine sees: the engine's own credentials, the given client id and
+    /// keep-alive, everything else (will, properties, clean flag) as the client sent it.
+    pub fn encode_for_engine(
+        &self,
+        client_id: &str,
+        keep_alive: u16,
+        login: (&str, &str),
+    ) -> Result<Vec<u8>, WireError> {
+        let mut out = BytesMut::new();
+        match self {
+            ConnectPacket::V4(c) => {
+                let mut c = c.as_ref().clone();
+                c.client_id = client_id.to_string();
+                c.keep_alive = keep_alive;
+                c.login = Some(v4::Login::new(login.0, login.1));
+                v4::Packet::Connect(c)
+                    .write(&mut out, usize::MAX)
+                    .map_err(malformed)?;
+            }
+            ConnectPacket::V5(b) => {
+                let (c, will, _) = b.as_ref();
+                let mut c = c.clone();
+                c.client_id = client_id.to_string();
+                c.keep_alive = keep_alive;
+                let login = v5::Login::new(login.0, login.1);
+                v5::Packet::Connect(c, will.clone(), Some(login))
+                    .write(&mut out, None)
+                    .map_err(malformed)?;
+            }
+        }
+        Ok(out.to_vec())
+    }
+}
+
+/// One filter of a SUBSCRIBE, version-neutral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedFilter {
+    pub filter: String,
+    pub qos: u8,
+}
+
+/// A decoded SUBSCRIBE of either version.
+#[derive(Debug, Clone)]
+pub enum SubscribePacket {
+    V4(v4::Subscribe),
+    V5(v5::Subscribe),
+}
+
+impl SubscribePacket {
+    pub fn decode(packet: &[u8], version: ProtocolVersion) -> Result<Self, WireError> {
+        let mut buf = BytesMut::from(packet);
+        match version {
+            ProtocolVersion::V311 => {
+                match v4::Packet::read(&mut buf, packet.len()).map_err(malformed)? {
+                    v4::Packet::Subscribe(s) => Ok(SubscribePacket::V4(s)),
+                    _ => Err(WireError::Malformed("expected SUBSCRIBE")),
+                }
+            }
+            ProtocolVersion::V5 => {
+                match v5::Packet::read(&mut buf, Some(packet.len() as u32)).map_err(malformed)? {
+                    v5::Packet::Subscribe(s) => Ok(SubscribePacket::V5(s)),
+                    _ => Err(WireError::Malformed("expected SUBSCRIBE")),
+                }
+            }
+        }
+    }
+
+    pub fn pkid(&self) -> u16 {
+        match self {
+            SubscribePacket::V4(s) => s.pkid,
+            SubscribePacket::V5(s) => s.pkid,
+        }
+    }
+
+    pub fn filters(&self) -> Vec<RequestedFilter> {
+        match self {
+            SubscribePacket::V4(s) => s
+                .filters
+                .iter()
+                .map(|f| RequestedFilter {
+                    filter: f.path.clone(),
+                    qos: qos4_to_u8(f.qos),
+                })
+                .collect(),
+            SubscribePacket::V5(s) => s
+                .filters
+                .iter()
+                .map(|f| RequestedFilter {
+                    filter: f.path.clone(),
+                    qos: qos5_to_u8(f.qos),
+                })
+                .collect(),
+        }
+    }
+
+    /// Re-encodes the SUBSCRIBE with only the filters whose `keep` entry is true.
+    pub fn encode_subset(&self, keep: &[bool]) -> Result<Vec<u8>, WireError> {
+        let mut out = BytesMut::new();
+        match self {
+            SubscribePacket::V4(s) => {
+                let mut s = s.clone();
+                let mut flags = keep.iter();
+                s.filters.retain(|_| flags.next().copied().unwrap_or(false));
+                v4::Packet::Subscribe(s)
+                    .write(&mut out, usize::MAX)
+                    .map_err(malformed)?;
+            }
+            SubscribePacket::V5(s) => {
+                let mut s = s.clone();
+                let mut flags = keep.iter();
+                s.filters.retain(|_| flags.next().copied().unwrap_or(false));
+                v5::Packet::Subscribe(s)
+                    .write(&mut out, None)
+                    .map_err(malformed)?;
+            }
+        }
+        Ok(out.to_vec())
+    }
+}
+
+/// The filters of an UNSUBSCRIBE and its packet id.
+pub fn decode_unsubscribe(
+    packet: &[u8],
+    version: ProtocolVersion,
+) -> Result<(u16, Vec<String>), WireError> {
+    let mut buf = BytesMut::from(packet);
+    match version {
+        ProtocolVersion::V311 => {
+            match v4::Packet::read(&mut buf, packet.len()).map_err(malformed)? {
+                v4::Packet::Unsubscribe(u) => Ok((u.pkid, u.topics)),
+                _ => Err(WireError::Malformed("expected UNSUBSCRIBE")),
+            }
+        }
+        ProtocolVersion::V5 => {
+            match v5::Packet::read(&mut buf, Some(packet.len() as u32)).map_err(malformed)? {
+                v5::Packet::Unsubscribe(u) => Ok((u.pkid, u.filters)),
+                _ => Err(WireError::Malformed("expected UNSUBSCRIBE")),
+            }
+        }
+    }
+}
+
+/// Reads the return codes of a SUBACK (after the packet id and, in MQTT 5, the properties).
+pub fn suback_codes(body: &[u8], version: ProtocolVersion) -> Option<(u16, Vec<u8>)> {
+    let pkid = u16::from_be_bytes([*body.first()?, *body.get(1)?]);
+    let mut at = 2;
+    if version == ProtocolVersion::V5 {
+        let mut len = 0usize;
+        for shift in [0, 7, 14, 21] {
+            let byte = *body.get(at)?;
+            at += 1;
+            len += usize::from(byte & 0x7F) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        at += len;
+    }
+    Some((pkid, body.get(at..)?.to_vec()))
+}
+
+/// Adds the Assigned Client Identifier property to an MQTT 5 CONNACK from the engine.
+pub fn connack_with_assigned_id(packet: &[u8], client_id: &str) -> Result<Vec<u8>, WireError> {
+    let mut buf = BytesMut::from(packet);
+    let mut ack = match v5::Packet::read(&mut buf, None).map_err(malformed)? {
+        v5::Packet::ConnAck(ack) => ack,
+        _ => return Err(WireError::Malformed("expected CONNACK")),
+    };
+    let mut properties = ack
+        .properties
+        .take()
+        .unwrap_or_else(|| v5::ConnAckProperties {
+            session_expiry_interval: None,
+            receive_max: None,
+            max_qos: None,
+            retain_available: None,
+            max_packet_size: None,
+            assigned_client_identifier: None,
+            topic_alias_max: None,
+            reason_string: None,
+            user_properties: Vec::new(),
+            wildcard_subscription_available: None,
+            subscription_identifiers_available: None,
+            shared_subscription_available: None,
+            server_keep_alive: None,
+            response_information: None,
+            server_reference: None,
+            authentication_method: None,
+            authentication_data: None,
+        });
+    properties.assigned_client_identifier = Some(client_id.to_string());
+    ack.properties = Some(properties);
+    let mut out = BytesMut::new();
+    v5::Packet::ConnAck(ack)
+        .write(&mut out, None)
+        .map_err(malformed)?;
+    Ok(out.to_vec())
+}
+
+fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 5);
+    out.push(first);
+    encode_varint(body.len(), &mut out);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A CONNACK refusing (or accepting) a connection, with the version's return code.
+pub fn encode_connack(version: ProtocolVersion, code: u8) -> Vec<u8> {
+    match version {
+        ProtocolVersion::V311 => packet(0x20, &[0, code]),
+        ProtocolVersion::V5 => packet(0x20, &[0, code, 0]),
+    }
+}
+
+/// A SUBACK with the given return codes.
+pub fn encode_suback(version: ProtocolVersion, pkid: u16, codes: &[u8]) -> Vec<u8> {
+    let mut body = pkid.to_be_bytes().to_vec();
+    if version == ProtocolVersion::V5 {
+        body.push(0);
+    }
+    body.extend_from_slice(codes);
+    packet(0x90, &body)
+}
+
+/// An UNSUBACK for `count` filters, all successful.
+pub fn encode_unsuback(version: ProtocolVersion, pkid: u16, count: usize) -> Vec<u8> {
+    let mut body = pkid.to_be_bytes().to_vec();
+    if version == ProtocolVersion::V5 {
+        body.push(0);
+        body.extend(std::iter::repeat_n(0u8, count));
+    }
+    packet(0xB0, &body)
+}
+
+/// PUBACK (0x40), PUBREC (0x50) or PUBCOMP (0x70) for a packet id, with an MQTT 5 reason code.
+pub fn encode_ack(first: u8, version: ProtocolVersion, pkid: u16, reason: u8) -> Vec<u8> {
+    let mut body = pkid.to_be_bytes().to_vec();
+    if version == ProtocolVersion::V5 && reason != 0 {
+        body.push(reason);
+    }
+    packet(first, &body)
+}
+
+/// An MQTT 5 DISCONNECT with a reason code (the server telling a client why it is closing).
+pub fn encode_disconnect_v5(reason: u8) -> Vec<u8> {
+    packet(0xE0, &[reason, 0])
+}
+
+/// A PINGREQ.
+pub const PINGREQ: [u8; 2] = [0xC0, 0x00];

@@ -1,0 +1,454 @@
+//! The front door's I/O: the accept loop and, per connection, two tasks relaying between the
+//! client and the engine through the connection's [`Door`]. All protocol decisions are the
+//! door's; this file only moves bytes, keeps time and reports.
+
+use super::door::{CloseReason, Door, DoorSettings, Output};
+use super::engine::Engine;
+use super::stats::{BrokerState, ClientInfo};
+use super::BrokerEvent;
+use crate::traffic::{PacketEvent, ProtocolVersion};
+use bytes::BytesMut;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// How long a new connection may take to send its CONNECT.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often `$SYS` values are republished to subscribers (mosquitto's default).
+const SYS_INTERVAL: Duration = Duration::from_secs(10);
+/// How often the door pings the engine for a client with keep-alive 0.
+const ENGINE_PING_INTERVAL: Duration = Duration::from_secs(3600);
+/// Connections served at once; further ones are closed right after accept.
+const MAX_CONNECTIONS: usize = 20_000;
+const READ_BUFFER: usize = 64 * 1024;
+
+/// What every connection task shares.
+pub struct Shared {
+    pub settings: Arc<DoorSettings>,
+    pub engine: Engine,
+    pub state: Arc<BrokerState>,
+    pub events: Option<mpsc::Sender<BrokerEvent>>,
+    pub serial: AtomicU64,
+}
+
+impl Shared {
+    fn report(&self, event: BrokerEvent) {
+        if let Some(events) = &self.events {
+            if events.try_send(event).is_err() {
+                // A slow consumer loses events, never the broker its speed.
+                self.state.events_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` turns true.
+pub async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, remote) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors and the like: pause instead of spinning.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%remote, "too many connections; closing the new one");
+            continue;
+        };
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            serve(stream, remote, shared, shutdown).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Sends a step's packet events and counts them.
+fn publish_events(
+    shared: &Shared,
+    connection: u64,
+    client_id: &Arc<str>,
+    remote: SocketAddr,
+    out: &mut Output,
+) {
+    if out.events.is_empty() {
+        return;
+    }
+    shared.state.counters.account(&out.events);
+    if shared.events.is_some() {
+        let time = SystemTime::now();
+        let batch: Vec<PacketEvent> = out
+            .events
+            .drain(..)
+            .map(|(direction, summary)| PacketEvent {
+                connection,
+                client_id: client_id.clone(),
+                remote: Some(remote),
+                direction,
+                summary,
+                time,
+            })
+            .collect();
+        shared.report(BrokerEvent::Packets(batch));
+    } else {
+        out.events.clear();
+    }
+}
+
+async fn serve(
+    mut client: TcpStream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let connection = shared.serial.fetch_add(1, Ordering::Relaxed) + 1;
+    let _ = client.set_nodelay(true);
+    let mut door = Door::new(shared.settings.clone(), connection);
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut out = Output::default();
+    let unnamed: Arc<str> = Arc::from("");
+
+    // Until the CONNECT is accepted there is no engine link.
+    let accepted = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        loop {
+            match client.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+            door.on_client_bytes(&mut buf, &mut out);
+            if out.open_engine || out.close.is_some() {
+                return true;
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if !accepted {
+        return;
+    }
+    let client_id: Arc<str> = Arc::from(door.client_id());
+    publish_events(
+        &shared,
+        connection,
+        if client_id.is_empty() {
+            &unnamed
+        } else {
+            &client_id
+        },
+        remote,
+        &mut out,
+    );
+    if let Some(reason) = out.close.take() {
+        let _ = client.write_all(&out.to_client).await;
+        let _ = client.shutdown().await;
+        shared.report(BrokerEvent::Refused {
+            client_id: door.client_id().to_string(),
+            remote,
+            reason: reason.to_string(),
+        });
+        return;
+    }
+
+    let engine_address = match door.version() {
+        ProtocolVersion::V311 => shared.engine.v4,
+        ProtocolVersion::V5 => shared.engine.v5,
+    };
+    let mut engine = match TcpStream::connect(engine_address).await {
+        Ok(engine) => engine,
+        Err(error) => {
+            tracing::error!(%error, "cannot reach the routing engine");
+            return;
+        }
+    };
+    let _ = engine.set_nodelay(true);
+    if engine.write_all(&out.to_engine).await.is_err() {
+        return;
+    }
+    out.clear();
+
+    let info = ClientInfo {
+        connection,
+        client_id: client_id.to_string(),
+        remote,
+        version: door.version(),
+        keep_alive: door.keep_alive(),
+        clean_session: door.clean_session(),
+        connected_at: SystemTime::now(),
+        subscriptions: Default::default(),
+        publish_received: 0,
+        publish_sent: 0,
+        bytes_received: 0,
+        bytes_sent: 0,
+    };
+    let pings_engine = door.pings_engine();
+    let door = Arc::new(Mutex::new(door));
+    let (client_read, client_write) = client.into_split();
+    let (engine_read, engine_write) = engine.into_split();
+    // Replies the door writes while handling client packets go out through the writer task.
+    let (replies_tx, replies_rx) = mpsc::channel::<Reply>(64);
+
+    let ctx = ConnectionContext {
+        shared: shared.clone(),
+        door,
+        connection,
+        client_id: client_id.clone(),
+        remote,
+        registered: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        pending_info: Arc::new(Mutex::new(Some(info))),
+    };
+    let up = client_to_engine(
+        ctx.clone(),
+        client_read,
+        engine_write,
+        replies_tx,
+        pings_engine,
+    );
+    let down = engine_to_client(ctx.clone(), engine_read, client_write, replies_rx);
+    let mut shutdown = shutdown;
+    let reason = tokio::select! {
+        reason = up => reason,
+        reason = down => reason,
+        _ = shutdown.changed() => "the broker stopped".to_string(),
+    };
+    if ctx.registered.load(Ordering::Relaxed) {
+        shared.state.client_gone(connection);
+        shared.report(BrokerEvent::Disconnected {
+            client_id: client_id.to_string(),
+            remote,
+            reason,
+        });
+    }
+}
+
+/// Bytes the door wrote for the client while reading from it, and whether to close afterwards.
+type Reply = (Vec<u8>, Option<String>);
+
+#[derive(Clone)]
+struct ConnectionContext {
+    shared: Arc<Shared>,
+    door: Arc<Mutex<Door>>,
+    connection: u64,
+    client_id: Arc<str>,
+    remote: SocketAddr,
+    registered: Arc<std::sync::atomic::AtomicBool>,
+    pending_info: Arc<Mutex<Option<ClientInfo>>>,
+}
+
+impl ConnectionContext {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Door> {
+        self.door.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reports what a step changed beyond bytes: registration, subscriptions, retained topics.
+    fn after_step(&self, out: &mut Output) {
+        let state = &self.shared.state;
+        if out.connected {
+            if let Some(info) = self
+                .pending_info
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                self.shared.report(BrokerEvent::Connected {
+                    client_id: info.client_id.clone(),
+                    remote: info.remote,
+                    version: info.version,
+                });
+                state.client_connected(info);
+                self.registered.store(true, Ordering::Relaxed);
+            }
+        }
+        state.retained_changed(&out.retained_changes);
+        if out.subscriptions_changed {
+            let subscriptions = self.lock().subscriptions().clone();
+            let before = {
+                let mut before = Default::default();
+                state.update_client(self.connection, |info| {
+                    before = std::mem::replace(&mut info.subscriptions, subscriptions.clone());
+                });
+                before
+            };
+            for (filter, qos) in &subscriptions {
+                if before.get(filter) != Some(qos) {
+                    self.shared.report(BrokerEvent::Subscribed {
+                        client_id: self.client_id.to_string(),
+                        filter: filter.clone(),
+                        qos: *qos,
+                    });
+                }
+            }
+        }
+        if self.registered.load(Ordering::Relaxed) {
+            let (mut pub_in, mut pub_out, mut bytes_in, mut bytes_out) = (0, 0, 0, 0);
+            for (direction, summary) in &out.events {
+                let publish = u64::from(summary.kind == crate::traffic::PacketKind::Publish);
+                match direction {
+                    crate::traffic::Direction::Inbound => {
+                        pub_in += publish;
+                        bytes_in += summary.size as u64;
+                    }
+                    crate::traffic::Direction::Outbound => {
+                        pub_out += publish;
+                        bytes_out += summary.size as u64;
+                    }
+                }
+            }
+            if pub_in + pub_out + bytes_in + bytes_out > 0 {
+                state.update_client(self.connection, |info| {
+                    info.publish_received += pub_in;
+                    info.publish_sent += pub_out;
+                    info.bytes_received += bytes_in;
+                    info.bytes_sent += bytes_out;
+                });
+            }
+        }
+        publish_events(
+            &self.shared,
+            self.connection,
+            &self.client_id,
+            self.remote,
+            out,
+        );
+    }
+}
+
+async fn client_to_engine(
+    ctx: ConnectionContext,
+    mut client: tokio::net::tcp::OwnedReadHalf,
+    mut engine: tokio::net::tcp::OwnedWriteHalf,
+    replies: mpsc::Sender<Reply>,
+    pings_engine: bool,
+) -> String {
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut out = Output::default();
+    let mut ping = tokio::time::interval(ENGINE_PING_INTERVAL);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            read = client.read_buf(&mut buf) => {
+                match read {
+                    Ok(0) => return "the client closed the connection".to_string(),
+                    Err(error) => return format!("reading from the client failed: {error}"),
+                    Ok(_) => {}
+                }
+            }
+            _ = ping.tick(), if pings_engine => {
+                let bytes = ctx.lock().engine_ping().to_vec();
+                if engine.write_all(&bytes).await.is_err() {
+                    return "the routing engine closed the connection".to_string();
+                }
+                continue;
+            }
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(READ_BUFFER);
+        }
+        out.clear();
+        let sys = {
+            let mut door = ctx.lock();
+            door.on_client_bytes(&mut buf, &mut out);
+            if out.sys_requested {
+                let mut sys_out = Output::default();
+                door.sys_publishes(&ctx.shared.state.sys_values(), true, &mut sys_out);
+                Some(sys_out)
+            } else {
+                None
+            }
+        };
+        if let Some(mut sys_out) = sys {
+            out.to_client.append(&mut sys_out.to_client);
+            out.events.append(&mut sys_out.events);
+        }
+        if !out.to_engine.is_empty() && engine.write_all(&out.to_engine).await.is_err() {
+            return "the routing engine closed the connection".to_string();
+        }
+        let close = out.close.take();
+        if !out.to_client.is_empty() || close.is_some() {
+            let reply = (
+                std::mem::take(&mut out.to_client),
+                close.as_ref().map(|r| r.to_string()),
+            );
+            if replies.send(reply).await.is_err() {
+                return "the connection closed".to_string();
+            }
+        }
+        ctx.after_step(&mut out);
+        if let Some(reason) = close {
+            if reason == CloseReason::ClientDisconnected {
+                let _ = engine.shutdown().await;
+            }
+            // The writer sends the door's last words (a DISCONNECT with a reason code, say),
+            // then ends the connection with this reason.
+            return std::future::pending().await;
+        }
+    }
+}
+
+async fn engine_to_client(
+    ctx: ConnectionContext,
+    mut engine: tokio::net::tcp::OwnedReadHalf,
+    mut client: tokio::net::tcp::OwnedWriteHalf,
+    mut replies: mpsc::Receiver<Reply>,
+) -> String {
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut out = Output::default();
+    let mut sys_tick = tokio::time::interval(SYS_INTERVAL);
+    sys_tick.tick().await;
+    loop {
+        out.clear();
+        tokio::select! {
+            read = engine.read_buf(&mut buf) => {
+                match read {
+                    Ok(0) => return "the routing engine closed the connection".to_string(),
+                    Err(error) => return format!("reading from the routing engine failed: {error}"),
+                    Ok(_) => {}
+                }
+                if buf.capacity() - buf.len() < 4096 {
+                    buf.reserve(READ_BUFFER);
+                }
+                ctx.lock().on_engine_bytes(&mut buf, &mut out);
+            }
+            reply = replies.recv() => {
+                match reply {
+                    Some((bytes, None)) => out.to_client = bytes,
+                    Some((bytes, Some(reason))) => {
+                        let _ = client.write_all(&bytes).await;
+                        let _ = client.shutdown().await;
+                        return reason;
+                    }
+                    None => return "the connection closed".to_string(),
+                }
+            }
+            _ = sys_tick.tick() => {
+                let values = ctx.shared.state.sys_values();
+                ctx.lock().sys_publishes(&values, false, &mut out);
+            }
+        }
+        if !out.to_client.is_empty() && client.write_all(&out.to_client).await.is_err() {
+            return "writing to the client failed".to_string();
+        }
+        let close = out.close.take();
+        ctx.after_step(&mut out);
+        if let Some(reason) = close {
+            let _ = client.shutdown().await;
+            return reason.to_string();
+        }
+    }
+}

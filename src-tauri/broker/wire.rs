@@ -1,0 +1,391 @@
+//! Framing and light decoding of MQTT packets, for both protocol versions, without copying.
+//!
+//! The front door forwards most packets unchanged, so it needs only to find where each packet ends
+//! (and refuse one that is too large before buffering it) and to read the fields the packet log
+//! shows. Full decoding, for the few packets the door rewrites, uses rumqttc's codecs.
+
+use crate::traffic::{PacketKind, PacketSummary, ProtocolVersion};
+
+/// Where a packet starts and ends in a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    pub packet_type: u8,
+    pub flags: u8,
+    /// Length of the fixed header (1 byte plus 1 to 4 bytes of remaining length).
+    pub header_len: usize,
+    pub remaining_len: usize,
+}
+
+impl Frame {
+    /// The whole packet's length.
+    pub fn len(&self) -> usize {
+        self.header_len + self.remaining_len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn kind(&self) -> Option<PacketKind> {
+        PacketKind::from_type(self.packet_type)
+    }
+}
+
+/// Why bytes could not be read as a packet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("malformed packet: {0}")]
+    Malformed(&'static str),
+    #[error("packet of {size} bytes exceeds the maximum packet size of {max} bytes")]
+    TooLarge { size: usize, max: usize },
+}
+
+/// Finds the first packet in `buf`. `Ok(None)` means more bytes are needed. A packet announced
+/// as larger than `max` is refused as soon as its header is read, before its body arrives.
+pub fn frame(buf: &[u8], max: usize) -> Result<Option<Frame>, WireError> {
+    let Some(&first) = buf.first() else {
+        return Ok(None);
+    };
+    let mut remaining_len: usize = 0;
+    let mut shift = 0;
+    let mut header_len = 1;
+    loop {
+        let Some(&byte) = buf.get(header_len) else {
+            return Ok(None);
+        };
+        header_len += 1;
+        remaining_len += usize::from(byte & 0x7F) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        if header_len == 5 {
+            return Err(WireError::Malformed(
+                "remaining length is longer than 4 bytes",
+            ));
+        }
+    }
+    let packet_type = first >> 4;
+    if packet_type == 0 {
+        return Err(WireError::Malformed("packet type 0 is reserved"));
+    }
+    let size = header_len + remaining_len;
+    if size > max {
+        return Err(WireError::TooLarge { size, max });
+    }
+    if buf.len() < size {
+        return Ok(None);
+    }
+    Ok(Some(Frame {
+        packet_type,
+        flags: first & 0x0F,
+        header_len,
+        remaining_len,
+    }))
+}
+
+/// A cursor over a packet body that fails instead of panicking on short input.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8, WireError> {
+        let (&value, rest) = self
+            .bytes
+            .split_first()
+            .ok_or(WireError::Malformed("packet ends early"))?;
+        self.bytes = rest;
+        Ok(value)
+    }
+
+    fn u16(&mut self) -> Result<u16, WireError> {
+        Ok(u16::from_be_bytes([self.u8()?, self.u8()?]))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        if self.bytes.len() < n {
+            return Err(WireError::Malformed(
+                "a field runs past the end of the packet",
+            ));
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn string(&mut self) -> Result<&'a str, WireError> {
+        let len = usize::from(self.u16()?);
+        std::str::from_utf8(self.take(len)?)
+            .map_err(|_| WireError::Malformed("string is not UTF-8"))
+    }
+
+    fn varint(&mut self) -> Result<usize, WireError> {
+        let mut value = 0usize;
+        for shift in [0, 7, 14, 21] {
+            let byte = self.u8()?;
+            value += usize::from(byte & 0x7F) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(WireError::Malformed(
+            "variable byte integer is longer than 4 bytes",
+        ))
+    }
+
+    fn skip_properties(&mut self) -> Result<(), WireError> {
+        let len = self.varint()?;
+        self.take(len).map(|_| ())
+    }
+
+    fn rest(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Reads the fields the packet log shows from one framed packet.
+pub fn summarize(
+    packet: &[u8],
+    frame: &Frame,
+    version: ProtocolVersion,
+) -> Result<PacketSummary, WireError> {
+    let kind = frame
+        .kind()
+        .ok_or(WireError::Malformed("packet type 0 is reserved"))?;
+    let body = packet
+        .get(frame.header_len..frame.len())
+        .ok_or(WireError::Malformed(
+            "packet is shorter than its header says",
+        ))?;
+    let v5 = version == ProtocolVersion::V5;
+    let mut r = Reader { bytes: body };
+    let mut summary = PacketSummary {
+        kind,
+        packet_id: None,
+        qos: 0,
+        retain: false,
+        dup: false,
+        topic: None,
+        payload_len: 0,
+        size: frame.len(),
+        reason: None,
+    };
+    match kind {
+        PacketKind::Publish => {
+            let qos = (frame.flags >> 1) & 0b11;
+            if qos == 3 {
+                return Err(WireError::Malformed("PUBLISH with QoS 3"));
+            }
+            summary.qos = qos;
+            summary.retain = frame.flags & 0b0001 != 0;
+            summary.dup = frame.flags & 0b1000 != 0;
+            summary.topic = Some(r.string()?.to_string());
+            if qos > 0 {
+                summary.packet_id = Some(r.u16()?);
+            }
+            if v5 {
+                r.skip_properties()?;
+            }
+            summary.payload_len = r.rest();
+        }
+        PacketKind::PubAck | PacketKind::PubRec | PacketKind::PubRel | PacketKind::PubComp => {
+            summary.packet_id = Some(r.u16()?);
+            if v5 && r.rest() > 0 {
+                summary.reason = Some(r.u8()?);
+            } else {
+                summary.reason = Some(0);
+            }
+        }
+        PacketKind::Subscribe | PacketKind::Unsubscribe => {
+            summary.packet_id = Some(r.u16()?);
+            if v5 {
+                r.skip_properties()?;
+            }
+            summary.topic = Some(r.string()?.to_string());
+            if kind == PacketKind::Subscribe {
+                summary.qos = r.u8()? & 0b11;
+            }
+        }
+        PacketKind::SubAck | PacketKind::UnsubAck => {
+            summary.packet_id = Some(r.u16()?);
+            if v5 {
+                r.skip_properties()?;
+            }
+            if r.rest() > 0 {
+                summary.reason = Some(r.u8()?);
+            }
+        }
+        PacketKind::ConnAck => {
+            let _flags = r.u8()?;
+            summary.reason = Some(r.u8()?);
+        }
+        PacketKind::Disconnect | PacketKind::Auth => {
+            if r.rest() > 0 {
+                summary.reason = Some(r.u8()?);
+            }
+        }
+        PacketKind::Connect | PacketKind::PingReq | PacketKind::PingResp => {}
+    }
+    Ok(summary)
+}
+
+/// The protocol level a CONNECT asks for (4 for 3.1.1, 5 for 5.0, 3 for the old 3.1), read
+/// without decoding the rest of the packet.
+pub fn connect_protocol_level(packet: &[u8], frame: &Frame) -> Result<u8, WireError> {
+    let body = packet
+        .get(frame.header_len..frame.len())
+        .ok_or(WireError::Malformed(
+            "packet is shorter than its header says",
+        ))?;
+    let mut r = Reader { bytes: body };
+    let name = r.string()?;
+    if name != "MQTT" && name != "MQIsdp" {
+        return Err(WireError::Malformed("CONNECT names an unknown protocol"));
+    }
+    r.u8()
+}
+
+/// Encodes a remaining length as a variable byte integer.
+pub fn encode_varint(mut value: usize, out: &mut Vec<u8>) {
+    loop {
+        let mut byte = (value % 128) as u8;
+        value /= 128;
+        if value > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if value == 0 {
+            break;
+        }
+    }
+}
+
+/// A QoS 0 PUBLISH, encoded for either version (the door's own messages, such as `$SYS`).
+pub fn encode_qos0_publish(
+    topic: &str,
+    payload: &[u8],
+    retain: bool,
+    version: ProtocolVersion,
+) -> Vec<u8> {
+    let properties = usize::from(version == ProtocolVersion::V5);
+    let remaining = 2 + topic.len() + properties + payload.len();
+    let mut out = Vec::with_capacity(remaining + 5);
+    out.push(0x30 | u8::from(retain));
+    encode_varint(remaining, &mut out);
+    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    out.extend_from_slice(topic.as_bytes());
+    if properties == 1 {
+        out.push(0); // no properties
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish_v4(topic: &str, payload: &[u8], qos: u8, pkid: u16) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+        body.extend_from_slice(topic.as_bytes());
+        if qos > 0 {
+            body.extend_from_slice(&pkid.to_be_bytes());
+        }
+        body.extend_from_slice(payload);
+        let mut out = vec![0x30 | (qos << 1)];
+        encode_varint(body.len(), &mut out);
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn frames_need_whole_packets() {
+        let packet = publish_v4("a/b", b"hello", 1, 7);
+        for cut in 0..packet.len() {
+            assert_eq!(frame(&packet[..cut], 1024), Ok(None), "cut at {cut}");
+        }
+        let f = frame(&packet, 1024).unwrap().unwrap();
+        assert_eq!(f.len(), packet.len());
+        let s = summarize(&packet, &f, ProtocolVersion::V311).unwrap();
+        assert_eq!(s.kind, PacketKind::Publish);
+        assert_eq!(s.topic.as_deref(), Some("a/b"));
+        assert_eq!(s.packet_id, Some(7));
+        assert_eq!(s.qos, 1);
+        assert_eq!(s.payload_len, 5);
+    }
+
+    #[test]
+    fn refuses_huge_packets_from_the_header_alone() {
+        // 200 MB announced, only the header sent.
+        let mut header = vec![0x30];
+        encode_varint(200 * 1024 * 1024, &mut header);
+        assert!(matches!(
+            frame(&header, 1 << 20),
+            Err(WireError::TooLarge { .. })
+        ));
+        // 300 MB cannot even be expressed: it needs a fifth length byte.
+        let mut header = vec![0x30];
+        encode_varint(300 * 1024 * 1024, &mut header);
+        assert!(matches!(
+            frame(&header, usize::MAX),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_overlong_remaining_length() {
+        assert!(matches!(
+            frame(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], usize::MAX),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(
+            frame(&[0x00, 0x00], 10),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn truncated_bodies_are_errors_not_panics() {
+        // A PUBLISH whose topic length points past the end.
+        let packet = [0x30, 0x03, 0x00, 0x09, b'a'];
+        let f = frame(&packet, 100).unwrap().unwrap();
+        assert!(summarize(&packet, &f, ProtocolVersion::V311).is_err());
+        let qos3 = [0x36, 0x03, 0x00, 0x01, b'a'];
+        let f = frame(&qos3, 100).unwrap().unwrap();
+        assert!(summarize(&qos3, &f, ProtocolVersion::V311).is_err());
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let len = (seed % 40) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                bytes.push(seed as u8);
+            }
+            if let Ok(Some(f)) = frame(&bytes, 1 << 16) {
+                let _ = summarize(&bytes, &f, ProtocolVersion::V5);
+                let _ = summarize(&bytes, &f, ProtocolVersion::V311);
+                let _ = connect_protocol_level(&bytes, &f);
+            }
+        }
+    }
+
+    #[test]
+    fn own_publishes_decode_back() {
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let bytes = encode_qos0_publish("$SYS/broker/uptime", b"12 seconds", true, version);
+            let f = frame(&bytes, 1024).unwrap().unwrap();
+            let s = summarize(&bytes, &f, version).unwrap();
+            assert_eq!(s.topic.as_deref(), Some("$SYS/broker/uptime"));
+            assert_eq!(s.payload_len, 10);
+            assert!(s.retain);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Independent peers: the mosquitto command-line clients, and a broker under test started in
+//! process on a free loopback port.
+
+use mqtt_workbench::broker::{Broker, BrokerSettings, EngineChoice};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a condition may take on a loaded machine before a test gives up.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The embedded broker on its own runtime, listening on a free loopback port.
+pub struct TestBroker {
+    pub runtime: tokio::runtime::Runtime,
+    pub broker: Option<Broker>,
+    pub address: SocketAddr,
+}
+
+impl TestBroker {
+    pub fn start(mut settings: BrokerSettings) -> TestBroker {
+        mqtt_workbench::install_crypto_provider();
+        settings.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        settings.port = 0;
+        settings.port_fallback = false;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let broker = runtime
+            .block_on(Broker::start_with(settings, None, EngineChoice::Dedicated))
+            .expect("start the broker");
+        let address = broker.local_addr();
+        TestBroker {
+            runtime,
+            broker: Some(broker),
+            address,
+        }
+    }
+
+    pub fn default_settings() -> TestBroker {
+        TestBroker::start(BrokerSettings::default())
+    }
+
+    pub fn port(&self) -> String {
+        self.address.port().to_string()
+    }
+
+    pub fn broker(&self) -> &Broker {
+        self.broker.as_ref().expect("broker running")
+    }
+
+    /// Waits until a client with `client_id` holds a subscription to `filter`.
+    pub fn wait_for_subscription(&self, client_id: &str, filter: &str) {
+        wait_until(&format!("{client_id} subscribed to {filter}"), || {
+            self.broker()
+                .clients()
+                .iter()
+                .any(|c| c.client_id == client_id && c.subscriptions.contains_key(filter))
+        });
+    }
+
+    /// Waits until no client with `client_id` is connected.
+    pub fn wait_for_departure(&self, client_id: &str) {
+        wait_until(&format!("{client_id} gone"), || {
+            !self
+                .broker()
+                .clients()
+                .iter()
+                .any(|c| c.client_id == client_id)
+        });
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        if let Some(broker) = self.broker.take() {
+            self.runtime.block_on(broker.stop());
+        }
+    }
+}
+
+/// Polls `condition` until it holds, failing the test after [`PATIENCE`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts `mosquitto_sub` with the given arguments (add `-C n` so it ends by itself).
+pub fn mosquitto_sub(port: &str, args: &[&str]) -> Child {
+    Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", port, "-W", "30"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub is installed (apt package mosquitto-clients)")
+}
+
+/// Runs `mosquitto_pub` to completion.
+pub fn mosquitto_pub(port: &str, args: &[&str]) -> Output {
+    Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", port])
+        .args(args)
+        .output()
+        .expect("mosquitto_pub is installed (apt package mosquitto-clients)")
+}
+
+/// Waits for a `mosquitto_sub` to finish and returns its standard output.
+pub fn finish(child: Child) -> String {
+    let output = child.wait_with_output().expect("mosquitto_sub finished");
+    assert!(
+        output.status.success(),
+        "mosquitto_sub failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
