@@ -15,9 +15,9 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # and mosquitto as the independent broker and clients the tests compare against.
 APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver \
-	mosquitto mosquitto-clients
+	mosquitto mosquitto-clients python3-pip
 
-.PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui ui \
+.PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui deps-python ui \
 	bindings package clean
 
 help:
@@ -28,7 +28,7 @@ help:
 
 ## Installing what is missing ---------------------------------------------------------------
 
-deps: deps-system deps-tools deps-ui
+deps: deps-system deps-tools deps-ui deps-python
 
 deps-system:
 	@missing=""; \
@@ -46,6 +46,12 @@ deps-tools:
 	  echo "Installing tauri-driver"; \
 	  cargo install tauri-driver --locked; \
 	fi
+
+# Eclipse Paho, the independent Python client the broker tests use.
+deps-python:
+	@python3 -c "import paho.mqtt" 2>/dev/null || \
+	  python3 -m pip install --quiet --disable-pip-version-check 'paho-mqtt>=2,<3' 2>/dev/null || \
+	  python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages 'paho-mqtt>=2,<3'
 
 deps-ui: ui/node_modules/.installed
 
@@ -78,7 +84,7 @@ lint: deps-ui ui
 	cargo clippy --all-targets $(FEATURES) -- -D warnings
 	cd ui && npm run check && npm run lint
 
-test-rust: ui
+test-rust: ui deps-python
 	cargo test $(FEATURES)
 
 test-ui: deps-ui

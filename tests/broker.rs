@@ -388,3 +388,219 @@ fn clients_and_their_subscriptions_are_visible() {
             .all(|c| c.client_id != "observer")
     });
 }
+
+/// The QoS a subscriber received, as `mosquitto_sub -d` reports it ("q0", "q1", "q2").
+fn delivered_qos(debug_output: &str) -> Option<String> {
+    let line = debug_output
+        .lines()
+        .find(|l| l.contains("received PUBLISH"))?;
+    let start = line.find(", q")? + 2;
+    Some(line[start..start + 2].to_string())
+}
+
+#[test]
+fn delivered_qos_is_the_minimum_of_publish_and_subscription() {
+    let broker = TestBroker::default_settings();
+    let port = broker.port();
+    for sub_qos in 0..=2u8 {
+        for pub_qos in 0..=2u8 {
+            let id = format!("q{sub_qos}{pub_qos}");
+            let topic = format!("qos/{sub_qos}/{pub_qos}");
+            let sub_q = sub_qos.to_string();
+            let pub_q = pub_qos.to_string();
+            let sub = mosquitto_sub(
+                &port,
+                &["-d", "-i", &id, "-q", &sub_q, "-t", &topic, "-C", "1"],
+            );
+            broker.wait_for_subscription(&id, &topic);
+            assert!(
+                mosquitto_pub(&port, &["-q", &pub_q, "-t", &topic, "-m", "x"])
+                    .status
+                    .success()
+            );
+            let expected = format!("q{}", sub_qos.min(pub_qos));
+            let output = finish(sub);
+            assert_eq!(
+                delivered_qos(&output).as_deref(),
+                Some(expected.as_str()),
+                "subscribed at {sub_qos}, published at {pub_qos}:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_a_retained_empty_publish_clears_the_retained_message() {
+    let broker = TestBroker::default_settings();
+    let port = broker.port();
+    assert!(mosquitto_pub(&port, &["-r", "-t", "kept", "-m", "state"])
+        .status
+        .success());
+
+    // A non-retained empty publish reaches subscribers empty, and leaves the retained message.
+    let live = mosquitto_sub(
+        &port,
+        &[
+            "-i",
+            "live",
+            "-t",
+            "kept",
+            "-C",
+            "2",
+            "-F",
+            "[%p] retained=%r",
+        ],
+    );
+    broker.wait_for_subscription("live", "kept");
+    assert!(mosquitto_pub(&port, &["-t", "kept", "-n"]).status.success());
+    assert_eq!(finish(live), "[state] retained=1\n[] retained=0\n");
+    let later = mosquitto_sub(&port, &["-t", "kept", "-C", "1"]);
+    assert_eq!(finish(later), "state\n");
+
+    // A retained empty publish deletes it: a new subscriber gets nothing retained, only the
+    // next live message.
+    assert!(mosquitto_pub(&port, &["-r", "-t", "kept", "-n"])
+        .status
+        .success());
+    let fresh = mosquitto_sub(&port, &["-i", "fresh", "-t", "kept", "-C", "1"]);
+    broker.wait_for_subscription("fresh", "kept");
+    assert!(mosquitto_pub(&port, &["-t", "kept", "-m", "new"])
+        .status
+        .success());
+    assert_eq!(finish(fresh), "new\n");
+}
+
+#[test]
+fn qos2_flows_complete_in_both_versions() {
+    let broker = TestBroker::default_settings();
+    let port = broker.port();
+    for version in ["mqttv311", "mqttv5"] {
+        let id = format!("exactly-{version}");
+        let topic = format!("exactly/{version}");
+        let sub = mosquitto_sub(
+            &port,
+            &["-V", version, "-i", &id, "-q", "2", "-t", &topic, "-C", "3"],
+        );
+        broker.wait_for_subscription(&id, &topic);
+        for i in 1..=3 {
+            let payload = format!("m{i}");
+            let sent = mosquitto_pub(
+                &port,
+                &["-V", version, "-q", "2", "-t", &topic, "-m", &payload],
+            );
+            assert!(
+                sent.status.success(),
+                "{}",
+                String::from_utf8_lossy(&sent.stderr)
+            );
+        }
+        assert_eq!(finish(sub), "m1\nm2\nm3\n");
+    }
+}
+
+#[test]
+fn mqtt5_properties_and_paho_semantics() {
+    let broker = TestBroker::default_settings();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/paho_probe.py");
+    for probe in [
+        "user-properties",
+        "message-expiry",
+        "keepalive-zero",
+        "assigned-id",
+    ] {
+        let output = std::process::Command::new("python3")
+            .args([script, probe, &broker.port()])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            output.status.success(),
+            "paho probe {probe} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn headless_broker_logs_clients_and_stops_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqtt-workbench"))
+        .args(["broker", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start the headless broker");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let banner = lines.next().expect("a banner line").expect("utf-8");
+    let address = banner
+        .strip_prefix("MQTT Workbench broker listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner}"));
+    assert!(
+        address.starts_with("127.0.0.1:"),
+        "loopback by default: {banner}"
+    );
+    let port = address.rsplit(':').next().expect("port").to_string();
+
+    let sub = mosquitto_sub(&port, &["-i", "headless-sub", "-t", "hl/#", "-C", "1"]);
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        let done = line.starts_with("subscribed: headless-sub to hl/#");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("connected: headless-sub from 127.0.0.1:")),
+        "{seen:?}"
+    );
+    assert!(mosquitto_pub(&port, &["-t", "hl/x", "-m", "hi"])
+        .status
+        .success());
+    assert_eq!(finish(sub), "hi\n");
+
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "exit status {status}; output {rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+}
+
+#[test]
+fn a_taken_port_is_reported_or_skipped() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = holder.local_addr().expect("addr").port();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let strict = BrokerSettings {
+        port: taken,
+        port_fallback: false,
+        ..BrokerSettings::default()
+    };
+    let error = runtime
+        .block_on(mqtt_workbench::broker::Broker::start(strict, None))
+        .err()
+        .expect("a taken port is an error");
+    assert_eq!(
+        mqtt_workbench::error::Coded::code(&error),
+        mqtt_workbench::ErrorCode::PortInUse
+    );
+    assert!(error.to_string().contains(&taken.to_string()), "{error}");
+
+    let lenient = BrokerSettings {
+        port: taken,
+        port_fallback: true,
+        ..BrokerSettings::default()
+    };
+    let broker = runtime
+        .block_on(mqtt_workbench::broker::Broker::start(lenient, None))
+        .expect("falls back to the next free port");
+    assert_ne!(broker.local_addr().port(), taken);
+    runtime.block_on(broker.stop());
+}

@@ -23,6 +23,14 @@ fn qos5_to_u8(q: QoS5) -> u8 {
     q as u8
 }
 
+fn qos_to_v5(q: u8) -> QoS5 {
+    match q {
+        0 => QoS5::AtMostOnce,
+        1 => QoS5::AtLeastOnce,
+        _ => QoS5::ExactlyOnce,
+    }
+}
+
 /// A decoded CONNECT of either version.
 #[derive(Debug, Clone)]
 pub enum ConnectPacket {
@@ -92,8 +100,9 @@ impl ConnectPacket {
         }
     }
 
-    /// Encodes the CONNECT the engine sees: the engine's own credentials, the given client id and
-    /// keep-alive, everything else (will, properties, clean flag) as the client sent it.
+    /// Encodes the CONNECT the engine sees, always as MQTT 5 (the door speaks 5 to the engine so it
+    /// can carry what it needs in properties): the engine's own credentials, the given client id
+    /// and keep-alive, everything else (will, properties, clean flag) as the client sent it.
     pub fn encode_for_engine(
         &self,
         client_id: &str,
@@ -103,12 +112,22 @@ impl ConnectPacket {
         let mut out = BytesMut::new();
         match self {
             ConnectPacket::V4(c) => {
-                let mut c = c.as_ref().clone();
-                c.client_id = client_id.to_string();
-                c.keep_alive = keep_alive;
-                c.login = Some(v4::Login::new(login.0, login.1));
-                v4::Packet::Connect(c)
-                    .write(&mut out, usize::MAX)
+                let connect = v5::Connect {
+                    keep_alive,
+                    client_id: client_id.to_string(),
+                    clean_start: c.clean_session,
+                    properties: None,
+                };
+                let will = c.last_will.as_ref().map(|w| v5::LastWill {
+                    topic: bytes::Bytes::copy_from_slice(w.topic.as_bytes()),
+                    message: w.message.clone(),
+                    qos: qos_to_v5(qos4_to_u8(w.qos)),
+                    retain: w.retain,
+                    properties: None,
+                });
+                let login = v5::Login::new(login.0, login.1);
+                v5::Packet::Connect(connect, will, Some(login))
+                    .write(&mut out, None)
                     .map_err(malformed)?;
             }
             ConnectPacket::V5(b) => {
@@ -289,6 +308,20 @@ pub fn connack_with_assigned_id(packet: &[u8], client_id: &str) -> Result<Vec<u8
         .write(&mut out, None)
         .map_err(malformed)?;
     Ok(out.to_vec())
+}
+
+/// An MQTT 5 CONNACK from the engine, as an MQTT 3.1.1 client must see it.
+pub fn connack_v5_to_v4(packet: &[u8]) -> Vec<u8> {
+    let flags = packet.get(2).copied().unwrap_or(0) & 1;
+    let code = match packet.get(3).copied().unwrap_or(0x80) {
+        0x00 => 0x00,
+        0x84 => 0x01,
+        0x85 => 0x02,
+        0x86 => 0x04,
+        0x87 => 0x05,
+        _ => 0x03,
+    };
+    vec![0x20, 0x02, flags, code]
 }
 
 fn packet(first: u8, body: &[u8]) -> Vec<u8> {

@@ -13,6 +13,12 @@
 //!   filter instead of a disconnect.
 //! - Refuses packets above the maximum size as soon as their header arrives, and malformed
 //!   packets, with the MQTT 5 reason code where the client speaks MQTT 5.
+//! - Speaks MQTT 5 to the engine for every client, translating for 3.1.1 clients, and tags each
+//!   publish with a user property ([`MARKER_KEY`]) carrying what rumqttd loses: the publish QoS
+//!   (it delivers at the subscription's QoS, not the minimum of both), whether the payload was
+//!   empty (it deletes the retained message on any empty publish, retained or not), and when
+//!   the message was sent (for MQTT 5 message expiry, which it ignores). The door strips the tag
+//!   on the way out and applies the rules, acknowledging the engine itself where it downgrades.
 
 use super::codec::{self, ConnectPacket, RequestedFilter, SubscribePacket};
 use super::wire::{self, Frame, WireError};
@@ -21,6 +27,58 @@ use crate::traffic::{Direction, PacketKind, PacketSummary, ProtocolVersion};
 use bytes::BytesMut;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+
+/// The user property the door adds to every publish it hands the engine. A client cannot
+/// forge it: the door removes any such property a client sends.
+pub const MARKER_KEY: &str = "x-mqtt-workbench-door";
+
+/// What the door tells itself about a publish through the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Marker {
+    qos: u8,
+    empty: bool,
+    sent_at_ms: Option<u64>,
+}
+
+impl Marker {
+    fn encode(&self) -> String {
+        let mut text = format!("q{}", self.qos);
+        if self.empty {
+            text.push('e');
+        }
+        if let Some(ms) = self.sent_at_ms {
+            text.push('@');
+            text.push_str(&ms.to_string());
+        }
+        text
+    }
+
+    fn decode(text: &str) -> Option<Marker> {
+        let rest = text.strip_prefix('q')?;
+        let (head, sent_at_ms) = match rest.split_once('@') {
+            Some((head, ms)) => (head, Some(ms.parse().ok()?)),
+            None => (rest, None),
+        };
+        let qos = head.get(..1)?.parse().ok()?;
+        Some(Marker {
+            qos,
+            empty: head.get(1..) == Some("e"),
+            sent_at_ms,
+        })
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn ack(first: u8, packet_id: u16) -> [u8; 4] {
+    let id = packet_id.to_be_bytes();
+    [first, 0x02, id[0], id[1]]
+}
 
 /// The keep-alive the engine is told for a client that asked for none (0 = no timeout): the
 /// longest MQTT can express, about 18 hours; the door pings the engine well within it.
@@ -166,6 +224,10 @@ pub struct Door {
     sys_filters: Vec<String>,
     pending_subacks: HashMap<u16, PendingSubAck>,
     door_qos2: HashSet<u16>,
+    /// Engine QoS 2 deliveries the door completes itself (PUBREL from the engine → PUBCOMP).
+    engine_qos2_by_door: HashSet<u16>,
+    /// Engine QoS 2 deliveries passed to the client as QoS 1: its PUBACK becomes a PUBREC.
+    downgraded_2_to_1: HashSet<u16>,
     subscriptions: BTreeMap<String, u8>,
     clean: bool,
 }
@@ -184,6 +246,8 @@ impl Door {
             sys_filters: Vec::new(),
             pending_subacks: HashMap::new(),
             door_qos2: HashSet::new(),
+            engine_qos2_by_door: HashSet::new(),
+            downgraded_2_to_1: HashSet::new(),
             subscriptions: BTreeMap::new(),
             clean: true,
         }
@@ -428,6 +492,10 @@ impl Door {
                     }
                     return;
                 }
+                if let Err(error) = self.forward_publish(packet, frame, out) {
+                    let reason = CloseReason::Malformed(error.to_string());
+                    return self.close(out, reason, Some(reason::MALFORMED_PACKET));
+                }
                 if frame.flags & 0b0001 != 0 {
                     let payload_empty = out
                         .events
@@ -436,7 +504,9 @@ impl Door {
                         .unwrap_or(false);
                     out.retained_changes.push((topic_name, !payload_empty));
                 }
-                out.to_engine.extend_from_slice(packet);
+            }
+            PacketKind::PubAck if self.downgraded_2_to_1.remove(&packet_id) => {
+                out.to_engine.extend_from_slice(&ack(0x50, packet_id));
             }
             PacketKind::PubRel if self.door_qos2.remove(&packet_id) => {
                 let comp = codec::encode_ack(0x70, self.version, packet_id, 0);
@@ -444,7 +514,7 @@ impl Door {
                 out.to_client.extend_from_slice(&comp);
             }
             PacketKind::Subscribe => self.on_subscribe(packet, out),
-            PacketKind::Unsubscribe => self.on_unsubscribe(packet, out),
+            PacketKind::Unsubscribe => self.on_unsubscribe(packet, frame, out),
             PacketKind::Disconnect => {
                 out.to_engine.extend_from_slice(packet);
                 self.phase = Phase::Closed;
@@ -504,15 +574,25 @@ impl Door {
             }
         }
         let pkid = subscribe.pkid();
-        if keep.iter().all(|k| *k) {
-            out.to_engine.extend_from_slice(packet);
-        } else if keep.iter().any(|k| *k) {
-            match subscribe.encode_subset(&keep) {
-                Ok(bytes) => out.to_engine.extend_from_slice(&bytes),
-                Err(error) => {
-                    let reason = CloseReason::Malformed(format!("SUBSCRIBE: {error}"));
-                    return self.close(out, reason, Some(reason::MALFORMED_PACKET));
+        if keep.iter().any(|k| *k) {
+            let subset;
+            let bytes = if keep.iter().all(|k| *k) {
+                packet
+            } else {
+                match subscribe.encode_subset(&keep) {
+                    Ok(bytes) => {
+                        subset = bytes;
+                        &subset
+                    }
+                    Err(error) => {
+                        let reason = CloseReason::Malformed(format!("SUBSCRIBE: {error}"));
+                        return self.close(out, reason, Some(reason::MALFORMED_PACKET));
+                    }
                 }
+            };
+            if let Err(error) = self.forward_as_v5(bytes, out) {
+                let reason = CloseReason::Malformed(format!("SUBSCRIBE: {error}"));
+                return self.close(out, reason, Some(reason::MALFORMED_PACKET));
             }
         } else {
             let codes: Vec<u8> = slots
@@ -531,7 +611,7 @@ impl Door {
             .insert(pkid, PendingSubAck { slots, filters });
     }
 
-    fn on_unsubscribe(&mut self, packet: &[u8], out: &mut Output) {
+    fn on_unsubscribe(&mut self, packet: &[u8], frame: &Frame, out: &mut Output) {
         let (pkid, filters) = match codec::decode_unsubscribe(packet, self.version) {
             Ok(decoded) => decoded,
             Err(error) => {
@@ -548,12 +628,67 @@ impl Door {
             let ack = codec::encode_unsuback(self.version, pkid, filters.len());
             self.note_own(out, &ack, Direction::Outbound);
             out.to_client.extend_from_slice(&ack);
-        } else {
-            out.to_engine.extend_from_slice(packet);
+        } else if let Err(error) = self.forward_as_v5(packet, out) {
+            let _ = frame;
+            let reason = CloseReason::Malformed(format!("UNSUBSCRIBE: {error}"));
+            self.close(out, reason, Some(reason::MALFORMED_PACKET));
         }
     }
 
-    /// Consumes every complete packet the engine sent to this client.
+    /// Forwards a SUBSCRIBE or UNSUBSCRIBE to the engine, adding the MQTT 5 property section a
+    /// 3.1.1 client's packet lacks.
+    fn forward_as_v5(&self, packet: &[u8], out: &mut Output) -> Result<(), WireError> {
+        if self.version == ProtocolVersion::V5 {
+            out.to_engine.extend_from_slice(packet);
+            return Ok(());
+        }
+        let frame =
+            wire::frame(packet, usize::MAX)?.ok_or(WireError::Malformed("incomplete packet"))?;
+        out.to_engine
+            .extend_from_slice(&wire::insert_empty_properties(packet, &frame)?);
+        Ok(())
+    }
+
+    /// Hands a client's PUBLISH to the engine as MQTT 5, tagged with the door's marker.
+    fn forward_publish(
+        &self,
+        packet: &[u8],
+        frame: &Frame,
+        out: &mut Output,
+    ) -> Result<(), WireError> {
+        let view = wire::parse_publish(packet, frame, self.version)?;
+        let mut properties = Vec::with_capacity(view.properties.len() + 32);
+        let mut expires = false;
+        wire::walk_publish_properties(view.properties, |property, raw| match property {
+            wire::PublishProperty::User(MARKER_KEY, _) => {}
+            wire::PublishProperty::MessageExpiry(_) => {
+                expires = true;
+                properties.extend_from_slice(raw);
+            }
+            _ => properties.extend_from_slice(raw),
+        })?;
+        // rumqttd treats any empty publish as "delete the retained message"; only a retained one
+        // may do that, so a non-retained empty payload travels as one byte and is restored.
+        let empty = view.payload.is_empty() && !view.retain();
+        let marker = Marker {
+            qos: view.qos(),
+            empty,
+            sent_at_ms: expires.then(now_ms),
+        };
+        wire::push_user_property(&mut properties, MARKER_KEY, &marker.encode());
+        let payload: &[u8] = if empty { b"\0" } else { view.payload };
+        wire::encode_publish(
+            &mut out.to_engine,
+            view.flags,
+            view.topic,
+            view.packet_id,
+            Some(&properties),
+            payload,
+        );
+        Ok(())
+    }
+
+    /// Consumes every complete packet the engine sent to this client (always MQTT 5).
     pub fn on_engine_bytes(&mut self, buf: &mut BytesMut, out: &mut Output) {
         loop {
             // The engine is ours, but its packets are still framed defensively.
@@ -567,75 +702,209 @@ impl Door {
                 }
             };
             let packet = buf.split_to(frame.len());
-            let Ok(summary) = wire::summarize(&packet, &frame, self.version) else {
-                out.to_client.extend_from_slice(&packet);
-                continue;
-            };
-            match summary.kind {
-                PacketKind::ConnAck if self.phase == Phase::AwaitConnAck => {
-                    let code = summary.reason.unwrap_or(0);
-                    let rewritten = match (&self.assigned_id, self.version) {
-                        (Some(id), ProtocolVersion::V5) if code == 0 => {
-                            codec::connack_with_assigned_id(&packet, id).ok()
-                        }
-                        _ => None,
-                    };
-                    let bytes = rewritten.as_deref().unwrap_or(&packet);
-                    self.note_own(out, bytes, Direction::Outbound);
-                    out.to_client.extend_from_slice(bytes);
-                    if code == 0 {
-                        if self.phase == Phase::AwaitConnAck {
-                            self.phase = Phase::Open;
-                        }
-                        out.connected = true;
-                    } else {
-                        self.phase = Phase::Closed;
-                        out.close = Some(CloseReason::EngineRefused(code));
-                        return;
-                    }
-                }
-                PacketKind::PingResp if self.pending_engine_pings > 0 => {
-                    self.pending_engine_pings -= 1;
-                }
-                PacketKind::SubAck => {
-                    let pkid = summary.packet_id.unwrap_or(0);
-                    match self.pending_subacks.remove(&pkid) {
-                        Some(pending) => self.merge_suback(&packet, &frame, pending, out),
-                        None => {
-                            out.events.push((Direction::Outbound, summary));
-                            out.to_client.extend_from_slice(&packet);
-                        }
-                    }
-                }
-                _ => {
-                    out.events.push((Direction::Outbound, summary));
-                    out.to_client.extend_from_slice(&packet);
-                }
+            if let Err(error) = self.on_engine_packet(&packet, &frame, out) {
+                self.phase = Phase::Closed;
+                out.close = Some(CloseReason::Malformed(format!("from the engine: {error}")));
+                return;
+            }
+            if out.close.is_some() {
+                return;
             }
         }
     }
 
-    fn merge_suback(
+    /// Sends a packet to the client as it is (MQTT 5 clients) and records it.
+    fn pass_to_client(&self, packet: &[u8], out: &mut Output) {
+        self.note_own(out, packet, Direction::Outbound);
+        out.to_client.extend_from_slice(packet);
+    }
+
+    fn on_engine_packet(
         &mut self,
         packet: &[u8],
         frame: &Frame,
+        out: &mut Output,
+    ) -> Result<(), WireError> {
+        let v311 = self.version == ProtocolVersion::V311;
+        let kind = frame.kind().ok_or(WireError::Malformed("packet type 0"))?;
+        let body = &packet[frame.header_len..];
+        let packet_id = || -> Result<u16, WireError> {
+            match body {
+                [a, b, ..] => Ok(u16::from_be_bytes([*a, *b])),
+                _ => Err(WireError::Malformed("packet id missing")),
+            }
+        };
+        match kind {
+            PacketKind::ConnAck if self.phase == Phase::AwaitConnAck => {
+                let code = body.get(1).copied().unwrap_or(0x80);
+                let bytes = match (&self.assigned_id, self.version) {
+                    (_, ProtocolVersion::V311) => codec::connack_v5_to_v4(packet),
+                    (Some(id), ProtocolVersion::V5) if code == 0 => {
+                        codec::connack_with_assigned_id(packet, id)?
+                    }
+                    _ => packet.to_vec(),
+                };
+                self.pass_to_client(&bytes, out);
+                if code == 0 {
+                    self.phase = Phase::Open;
+                    out.connected = true;
+                } else {
+                    self.phase = Phase::Closed;
+                    out.close = Some(CloseReason::EngineRefused(code));
+                }
+            }
+            PacketKind::PingResp if self.pending_engine_pings > 0 => {
+                self.pending_engine_pings -= 1;
+            }
+            PacketKind::Publish => self.deliver_publish(packet, frame, out)?,
+            PacketKind::PubRel if self.engine_qos2_by_door.remove(&packet_id()?) => {
+                out.to_engine.extend_from_slice(&ack(0x70, packet_id()?));
+            }
+            PacketKind::PubAck | PacketKind::PubRec | PacketKind::PubComp | PacketKind::PubRel
+                if v311 =>
+            {
+                self.pass_to_client(&ack(packet[0], packet_id()?), out);
+            }
+            PacketKind::SubAck => {
+                let (pkid, codes) = codec::suback_codes(body, ProtocolVersion::V5)
+                    .ok_or(WireError::Malformed("SUBACK"))?;
+                match self.pending_subacks.remove(&pkid) {
+                    Some(pending) => self.merge_suback(pkid, codes, pending, out),
+                    None if v311 => {
+                        let codes: Vec<u8> = codes
+                            .iter()
+                            .map(|c| if *c < 0x80 { *c } else { 0x80 })
+                            .collect();
+                        self.pass_to_client(&codec::encode_suback(self.version, pkid, &codes), out);
+                    }
+                    None => self.pass_to_client(packet, out),
+                }
+            }
+            PacketKind::UnsubAck if v311 => {
+                self.pass_to_client(&ack(0xB0, packet_id()?), out);
+            }
+            PacketKind::Disconnect => {
+                // A 3.1.1 client cannot receive DISCONNECT; it just sees the connection close.
+                if !v311 {
+                    self.pass_to_client(packet, out);
+                }
+                self.phase = Phase::Closed;
+                out.close = Some(CloseReason::ProtocolError(
+                    "the routing engine ended the session".to_string(),
+                ));
+            }
+            _ => self.pass_to_client(packet, out),
+        }
+        Ok(())
+    }
+
+    /// Delivers a PUBLISH from the engine: removes the door's marker, applies the QoS the
+    /// specification asks for (the minimum of publish and subscription QoS), restores an empty
+    /// payload, applies message expiry, and acknowledges the engine where the client will not.
+    fn deliver_publish(
+        &mut self,
+        packet: &[u8],
+        frame: &Frame,
+        out: &mut Output,
+    ) -> Result<(), WireError> {
+        let view = wire::parse_publish(packet, frame, ProtocolVersion::V5)?;
+        let mut properties = Vec::with_capacity(view.properties.len());
+        let mut marker = None;
+        let mut expiry = None;
+        wire::walk_publish_properties(view.properties, |property, raw| match property {
+            wire::PublishProperty::User(MARKER_KEY, value) => marker = Marker::decode(value),
+            wire::PublishProperty::MessageExpiry(seconds) => expiry = Some(seconds),
+            _ => properties.extend_from_slice(raw),
+        })?;
+        let engine_qos = view.qos();
+        let marker = marker.unwrap_or(Marker {
+            qos: engine_qos,
+            ..Marker::default()
+        });
+        let target_qos = marker.qos.min(engine_qos);
+
+        let mut expired = false;
+        if let Some(seconds) = expiry {
+            let remaining = match marker.sent_at_ms {
+                Some(sent) => {
+                    let elapsed = now_ms().saturating_sub(sent) / 1000;
+                    u64::from(seconds).checked_sub(elapsed).filter(|r| *r > 0)
+                }
+                None => Some(u64::from(seconds)),
+            };
+            match remaining {
+                Some(left) => {
+                    properties.push(0x02);
+                    properties.extend_from_slice(&(left as u32).to_be_bytes());
+                }
+                None => expired = true,
+            }
+        }
+
+        let engine_id = view.packet_id.unwrap_or(0);
+        let client_qos = if expired { 0 } else { target_qos };
+        match (engine_qos, client_qos) {
+            (1, 0) => out.to_engine.extend_from_slice(&ack(0x40, engine_id)),
+            (2, 0) => {
+                out.to_engine.extend_from_slice(&ack(0x50, engine_id));
+                self.engine_qos2_by_door.insert(engine_id);
+            }
+            (2, 1) => {
+                self.downgraded_2_to_1.insert(engine_id);
+            }
+            _ => {}
+        }
+        if expired {
+            return Ok(());
+        }
+
+        let payload: &[u8] = if marker.empty { &[] } else { view.payload };
+        let mut flags = (view.flags & 0b1001) | (client_qos << 1);
+        if client_qos == 0 {
+            flags &= !0b1000; // DUP is only meaningful with a packet id
+        }
+        let packet_id = (client_qos > 0).then_some(engine_id);
+        let before = out.to_client.len();
+        let client_properties =
+            (self.version == ProtocolVersion::V5).then_some(properties.as_slice());
+        wire::encode_publish(
+            &mut out.to_client,
+            flags,
+            view.topic,
+            packet_id,
+            client_properties,
+            payload,
+        );
+        out.events.push((
+            Direction::Outbound,
+            PacketSummary {
+                kind: PacketKind::Publish,
+                packet_id,
+                qos: client_qos,
+                retain: flags & 1 != 0,
+                dup: flags & 0b1000 != 0,
+                topic: Some(String::from_utf8_lossy(view.topic).into_owned()),
+                payload_len: payload.len(),
+                size: out.to_client.len() - before,
+                reason: None,
+            },
+        ));
+        Ok(())
+    }
+
+    fn merge_suback(
+        &mut self,
+        pkid: u16,
+        engine_codes: Vec<u8>,
         pending: PendingSubAck,
         out: &mut Output,
     ) {
-        let body = &packet[frame.header_len..frame.len()];
-        let Some((pkid, engine_codes)) = codec::suback_codes(body, self.version) else {
-            out.to_client.extend_from_slice(packet);
-            return;
-        };
+        let v311 = self.version == ProtocolVersion::V311;
         let mut engine_codes = engine_codes.into_iter();
         let mut codes = Vec::with_capacity(pending.slots.len());
-        let mut door_answered = false;
         for (slot, requested) in pending.slots.iter().zip(&pending.filters) {
             let code = match slot {
-                Slot::Door(code) => {
-                    door_answered = true;
-                    *code
-                }
+                Slot::Door(code) => *code,
                 Slot::Engine => {
                     let code = engine_codes.next().unwrap_or(0x80);
                     if code < 0x80 {
@@ -643,20 +912,18 @@ impl Door {
                         let granted = code.min(requested.qos);
                         self.subscriptions.insert(requested.filter.clone(), granted);
                         out.subscriptions_changed = true;
+                        granted
+                    } else if v311 {
+                        0x80
+                    } else {
+                        code
                     }
-                    code
                 }
             };
             codes.push(code);
         }
-        if door_answered {
-            let ack = codec::encode_suback(self.version, pkid, &codes);
-            self.note_own(out, &ack, Direction::Outbound);
-            out.to_client.extend_from_slice(&ack);
-        } else {
-            self.note_own(out, packet, Direction::Outbound);
-            out.to_client.extend_from_slice(packet);
-        }
+        let ack = codec::encode_suback(self.version, pkid, &codes);
+        self.pass_to_client(&ack, out);
     }
 
     /// A PINGREQ for the engine, sent by the door for a client with keep-alive 0.

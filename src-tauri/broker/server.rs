@@ -6,7 +6,7 @@ use super::door::{CloseReason, Door, DoorSettings, Output};
 use super::engine::Engine;
 use super::stats::{BrokerState, ClientInfo};
 use super::BrokerEvent;
-use crate::traffic::{PacketEvent, ProtocolVersion};
+use crate::traffic::PacketEvent;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -166,10 +166,8 @@ async fn serve(
         return;
     }
 
-    let engine_address = match door.version() {
-        ProtocolVersion::V311 => shared.engine.v4,
-        ProtocolVersion::V5 => shared.engine.v5,
-    };
+    // Every client reaches the engine as MQTT 5; the door translates for 3.1.1 clients.
+    let engine_address = shared.engine.v5;
     let mut engine = match TcpStream::connect(engine_address).await {
         Ok(engine) => engine,
         Err(error) => {
@@ -201,6 +199,9 @@ async fn serve(
     let door = Arc::new(Mutex::new(door));
     let (client_read, client_write) = client.into_split();
     let (engine_read, engine_write) = engine.into_split();
+    // Both directions write to the engine: the client's packets, and the door's own
+    // acknowledgements of deliveries it downgraded. A tokio Mutex: writes await under it.
+    let engine_write = Arc::new(tokio::sync::Mutex::new(engine_write));
     // Replies the door writes while handling client packets go out through the writer task.
     let (replies_tx, replies_rx) = mpsc::channel::<Reply>(64);
 
@@ -216,11 +217,17 @@ async fn serve(
     let up = client_to_engine(
         ctx.clone(),
         client_read,
-        engine_write,
+        engine_write.clone(),
         replies_tx,
         pings_engine,
     );
-    let down = engine_to_client(ctx.clone(), engine_read, client_write, replies_rx);
+    let down = engine_to_client(
+        ctx.clone(),
+        engine_read,
+        engine_write,
+        client_write,
+        replies_rx,
+    );
     let mut shutdown = shutdown;
     let reason = tokio::select! {
         reason = up => reason,
@@ -332,7 +339,7 @@ impl ConnectionContext {
 async fn client_to_engine(
     ctx: ConnectionContext,
     mut client: tokio::net::tcp::OwnedReadHalf,
-    mut engine: tokio::net::tcp::OwnedWriteHalf,
+    engine: Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>,
     replies: mpsc::Sender<Reply>,
     pings_engine: bool,
 ) -> String {
@@ -351,7 +358,7 @@ async fn client_to_engine(
             }
             _ = ping.tick(), if pings_engine => {
                 let bytes = ctx.lock().engine_ping().to_vec();
-                if engine.write_all(&bytes).await.is_err() {
+                if engine.lock().await.write_all(&bytes).await.is_err() {
                     return "the routing engine closed the connection".to_string();
                 }
                 continue;
@@ -376,7 +383,8 @@ async fn client_to_engine(
             out.to_client.append(&mut sys_out.to_client);
             out.events.append(&mut sys_out.events);
         }
-        if !out.to_engine.is_empty() && engine.write_all(&out.to_engine).await.is_err() {
+        if !out.to_engine.is_empty() && engine.lock().await.write_all(&out.to_engine).await.is_err()
+        {
             return "the routing engine closed the connection".to_string();
         }
         let close = out.close.take();
@@ -392,7 +400,7 @@ async fn client_to_engine(
         ctx.after_step(&mut out);
         if let Some(reason) = close {
             if reason == CloseReason::ClientDisconnected {
-                let _ = engine.shutdown().await;
+                let _ = engine.lock().await.shutdown().await;
             }
             // The writer sends the door's last words (a DISCONNECT with a reason code, say),
             // then ends the connection with this reason.
@@ -404,6 +412,7 @@ async fn client_to_engine(
 async fn engine_to_client(
     ctx: ConnectionContext,
     mut engine: tokio::net::tcp::OwnedReadHalf,
+    engine_write: Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>,
     mut client: tokio::net::tcp::OwnedWriteHalf,
     mut replies: mpsc::Receiver<Reply>,
 ) -> String {
@@ -443,6 +452,16 @@ async fn engine_to_client(
         }
         if !out.to_client.is_empty() && client.write_all(&out.to_client).await.is_err() {
             return "writing to the client failed".to_string();
+        }
+        if !out.to_engine.is_empty()
+            && engine_write
+                .lock()
+                .await
+                .write_all(&out.to_engine)
+                .await
+                .is_err()
+        {
+            return "the routing engine closed the connection".to_string();
         }
         let close = out.close.take();
         ctx.after_step(&mut out);
