@@ -15,16 +15,17 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # and mosquitto as the independent broker and clients the tests compare against.
 APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver \
-	mosquitto mosquitto-clients python3-pip
+	mosquitto mosquitto-clients python3-pip openssl
 
 .PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui deps-python ui \
-	bindings package clean
+	bindings package clean bench-broker
 
 help:
 	@echo "make run      build and start MQTT Workbench (needs a display)"
 	@echo "make test     every check: format, clippy, Rust tests, UI checks and tests, end-to-end"
 	@echo "make bindings regenerate ui/src/lib/platform/bindings.ts from src-tauri/ipc"
 	@echo "make package  build a release .deb and .rpm (target/release/bundle/)"
+	@echo "make bench-broker  embedded broker vs mosquitto throughput (release build)"
 
 ## Installing what is missing ---------------------------------------------------------------
 
@@ -95,6 +96,10 @@ test-ui: deps-ui
 test-e2e: ui deps-tools
 	PATH="$(CARGO_BIN):$$PATH" xvfb-run -a -s "-screen 0 1280x800x24" \
 	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1
+
+# Throughput of the embedded broker against mosquitto, side by side (release build).
+bench-broker: deps-system
+	cargo bench --bench broker_throughput
 
 bindings:
 	UPDATE_BINDINGS=1 cargo test $(FEATURES) --test ipc_contract

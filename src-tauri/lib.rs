@@ -39,10 +39,21 @@ pub fn install_crypto_provider() {
 pub fn run_app() -> Result<(), tauri::Error> {
     install_crypto_provider();
     let specta = ipc::specta_builder();
+    let broker = std::sync::Arc::new(broker::service::BrokerService::new(
+        broker::BrokerSettings::default(),
+        None,
+    ));
+    let starting = broker.clone();
     tauri::Builder::default()
+        .manage(broker)
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
+            // The broker starts with the app, on 127.0.0.1:1883 or the next free port; a
+            // failure is kept for the UI to show, and the app runs on without it.
+            tauri::async_runtime::spawn(async move {
+                let _ = starting.start(None).await;
+            });
             Ok(())
         })
         .run(tauri::generate_context!())

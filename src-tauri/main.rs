@@ -23,6 +23,10 @@ Broker options:
                               one). A taken default port falls back to the next free one.
   --bind ADDR                 address to listen on (default 127.0.0.1; 0.0.0.0 exposes the broker
                               to your network)
+  --ws N                      also listen for MQTT over WebSocket on port N (subprotocol mqtt)
+  --tls-port N --tls-cert FILE --tls-key FILE
+                              also listen for MQTT over TLS on port N, with a PEM certificate
+                              chain and private key
   --user NAME:PASSWORD        require this username and password (repeat for more users)
   --max-packet-size BYTES     largest packet accepted (default 16777216, at most 268435456)
 ";
@@ -110,6 +114,32 @@ fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSett
                     .parse()
                     .map_err(|_| format!("--bind takes an IP address, not '{text}'"))?;
             }
+            "--ws" => {
+                let text = value()?;
+                let port = text
+                    .parse()
+                    .map_err(|_| format!("--ws takes a port number, not '{text}'"))?;
+                settings.websocket_port = Some(port);
+            }
+            "--tls-port" | "--tls-cert" | "--tls-key" => {
+                let text = value()?;
+                let tls = settings
+                    .tls
+                    .get_or_insert(mqtt_workbench::broker::TlsSettings {
+                        port: 8883,
+                        cert_path: Default::default(),
+                        key_path: Default::default(),
+                    });
+                match flag.as_str() {
+                    "--tls-port" => {
+                        tls.port = text
+                            .parse()
+                            .map_err(|_| format!("--tls-port takes a port number, not '{text}'"))?
+                    }
+                    "--tls-cert" => tls.cert_path = text.into(),
+                    _ => tls.key_path = text.into(),
+                }
+            }
             "--user" => {
                 let text = value()?;
                 let (name, password) = text
@@ -129,6 +159,11 @@ fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSett
                 })?;
             }
             other => return Err(format!("unknown broker option '{other}'")),
+        }
+    }
+    if let Some(tls) = &settings.tls {
+        if tls.cert_path.as_os_str().is_empty() || tls.key_path.as_os_str().is_empty() {
+            return Err("TLS needs both --tls-cert and --tls-key".to_string());
         }
     }
     Ok(settings)
@@ -182,6 +217,12 @@ async fn headless_broker(settings: mqtt_workbench::broker::BrokerSettings) -> Ex
             "; loopback only"
         }
     ));
+    for listener in broker.listeners().iter().skip(1) {
+        say(format!(
+            "also listening: {}://{}",
+            listener.scheme, listener.address
+        ));
+    }
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,

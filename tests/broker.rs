@@ -604,3 +604,128 @@ fn a_taken_port_is_reported_or_skipped() {
     assert_ne!(broker.local_addr().port(), taken);
     runtime.block_on(broker.stop());
 }
+
+#[test]
+fn websocket_clients_use_the_same_broker() {
+    let broker = TestBroker::start(BrokerSettings {
+        websocket_port: Some(0),
+        ..BrokerSettings::default()
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/paho_probe.py");
+    let ws_port = broker.port_of("ws");
+    // A TCP subscriber sees what WebSocket clients publish, and the other way round.
+    let tcp_sub = mosquitto_sub(
+        &broker.port(),
+        &["-i", "tcp-side", "-t", "ws/from-ws", "-C", "2"],
+    );
+    broker.wait_for_subscription("tcp-side", "ws/from-ws");
+    let output = std::process::Command::new("python3")
+        .args([script, "websocket", &ws_port, &broker.port()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "paho over WebSocket failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(finish(tcp_sub), "hello from ws v311\nhello from ws v5\n");
+}
+
+#[test]
+fn tls_clients_use_the_same_broker() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let broker = TestBroker::start(BrokerSettings {
+        tls: Some(mqtt_workbench::broker::TlsSettings {
+            port: 0,
+            cert_path: cert.clone(),
+            key_path: key,
+        }),
+        ..BrokerSettings::default()
+    });
+    let tls_port = broker.port_of("mqtts");
+    let cafile = cert.to_str().expect("utf-8 path");
+    for version in ["mqttv311", "mqttv5"] {
+        let id = format!("tls-{version}");
+        let sub = mosquitto_sub(
+            &tls_port,
+            &[
+                "--cafile", cafile, "-V", version, "-i", &id, "-t", "secure/t", "-C", "1",
+            ],
+        );
+        broker.wait_for_subscription(&id, "secure/t");
+        assert!(
+            mosquitto_pub(&broker.port(), &["-t", "secure/t", "-m", "over tls"])
+                .status
+                .success()
+        );
+        assert_eq!(finish(sub), "over tls\n");
+    }
+    // A client that does not trust the certificate cannot connect.
+    let untrusted = mosquitto_pub(
+        &tls_port,
+        &[
+            "--cafile",
+            "/etc/ssl/certs/ca-certificates.crt",
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ],
+    );
+    assert!(
+        !untrusted.status.success(),
+        "an untrusted certificate was accepted"
+    );
+}
+
+#[test]
+fn a_missing_certificate_is_a_clear_error() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let settings = BrokerSettings {
+        port: 0,
+        tls: Some(mqtt_workbench::broker::TlsSettings {
+            port: 0,
+            cert_path: "/nonexistent/cert.pem".into(),
+            key_path: "/nonexistent/key.pem".into(),
+        }),
+        ..BrokerSettings::default()
+    };
+    let error = runtime
+        .block_on(mqtt_workbench::broker::Broker::start(settings, None))
+        .err()
+        .expect("a missing certificate is an error");
+    let text = error.to_string();
+    assert!(text.contains("/nonexistent/cert.pem"), "{text}");
+    assert_eq!(
+        mqtt_workbench::error::Coded::code(&error),
+        mqtt_workbench::ErrorCode::InvalidInput
+    );
+}

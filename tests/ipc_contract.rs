@@ -78,7 +78,8 @@ fn every_registered_command_is_in_the_command_list() {
             "command {name} is granted but not registered with tauri-specta"
         );
     }
-    let registered = generated.matches("__TAURI_INVOKE<").count();
+    // Every command calls __TAURI_INVOKE once; the import line names it once more.
+    let registered = generated.matches("__TAURI_INVOKE").count() - 1;
     assert_eq!(
         registered,
         ipc::COMMAND_NAMES.len(),

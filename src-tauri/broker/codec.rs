@@ -93,6 +93,19 @@ impl ConnectPacket {
         }
     }
 
+    /// MQTT 5's session expiry interval (0 when absent); `None` for MQTT 3.1.1.
+    pub fn session_expiry(&self) -> Option<u32> {
+        match self {
+            ConnectPacket::V4(_) => None,
+            ConnectPacket::V5(b) => Some(
+                b.0.properties
+                    .as_ref()
+                    .and_then(|p| p.session_expiry_interval)
+                    .unwrap_or(0),
+            ),
+        }
+    }
+
     pub fn has_will(&self) -> bool {
         match self {
             ConnectPacket::V4(c) => c.last_will.is_some(),
@@ -107,6 +120,7 @@ impl ConnectPacket {
         &self,
         client_id: &str,
         keep_alive: u16,
+        clean: bool,
         login: (&str, &str),
     ) -> Result<Vec<u8>, WireError> {
         let mut out = BytesMut::new();
@@ -115,7 +129,7 @@ impl ConnectPacket {
                 let connect = v5::Connect {
                     keep_alive,
                     client_id: client_id.to_string(),
-                    clean_start: c.clean_session,
+                    clean_start: clean,
                     properties: None,
                 };
                 let will = c.last_will.as_ref().map(|w| v5::LastWill {
@@ -135,6 +149,7 @@ impl ConnectPacket {
                 let mut c = c.clone();
                 c.client_id = client_id.to_string();
                 c.keep_alive = keep_alive;
+                c.clean_start = clean;
                 let login = v5::Login::new(login.0, login.1);
                 v5::Packet::Connect(c, will.clone(), Some(login))
                     .write(&mut out, None)
@@ -143,6 +158,22 @@ impl ConnectPacket {
         }
         Ok(out.to_vec())
     }
+}
+
+/// A CONNECT that ends the engine's session for `client_id` (clean start), for the door's own
+/// short connection when an MQTT 5 session expires.
+pub fn encode_session_end(client_id: &str, login: (&str, &str)) -> Result<Vec<u8>, WireError> {
+    let connect = v5::Connect {
+        keep_alive: 10,
+        client_id: client_id.to_string(),
+        clean_start: true,
+        properties: None,
+    };
+    let mut out = BytesMut::new();
+    v5::Packet::Connect(connect, None, Some(v5::Login::new(login.0, login.1)))
+        .write(&mut out, None)
+        .map_err(malformed)?;
+    Ok(out.to_vec())
 }
 
 /// One filter of a SUBSCRIBE, version-neutral.

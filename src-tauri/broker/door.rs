@@ -230,6 +230,8 @@ pub struct Door {
     downgraded_2_to_1: HashSet<u16>,
     subscriptions: BTreeMap<String, u8>,
     clean: bool,
+    /// MQTT 5 session expiry interval; `None` for 3.1.1.
+    session_expiry: Option<u32>,
 }
 
 impl Door {
@@ -250,6 +252,7 @@ impl Door {
             downgraded_2_to_1: HashSet::new(),
             subscriptions: BTreeMap::new(),
             clean: true,
+            session_expiry: None,
         }
     }
 
@@ -267,6 +270,35 @@ impl Door {
 
     pub fn clean_session(&self) -> bool {
         self.clean
+    }
+
+    /// How the engine keeps this client's session. rumqttd knows only 3.1.1's clean session
+    /// (discard at connect and at disconnect); MQTT 5 separates the two, so:
+    /// - expiry 0 (the MQTT 5 default): the session ends at disconnect, so the engine gets a
+    ///   clean session;
+    /// - clean start with an expiry: the door first ends any old session, then the engine keeps
+    ///   the new one, and the door ends it when the expiry interval passes after disconnect.
+    fn engine_clean(&self) -> bool {
+        match self.session_expiry {
+            None => self.clean,
+            Some(0) => true,
+            Some(_) => false,
+        }
+    }
+
+    /// True when the door must end an old engine session before connecting (MQTT 5 clean start
+    /// with a session expiry interval).
+    pub fn needs_session_reset(&self) -> bool {
+        matches!(self.session_expiry, Some(e) if e > 0) && self.clean
+    }
+
+    /// After a disconnect: how long the engine should keep the session, when the door must end
+    /// it later (MQTT 5 with a finite expiry interval). `None`: nothing to do.
+    pub fn session_expires_after(&self) -> Option<std::time::Duration> {
+        match self.session_expiry {
+            Some(0) | Some(u32::MAX) | None => None,
+            Some(seconds) => Some(std::time::Duration::from_secs(u64::from(seconds))),
+        }
     }
 
     /// True when the door must ping the engine on the client's behalf (keep-alive 0).
@@ -391,6 +423,7 @@ impl Door {
         }
         self.clean = connect.clean();
         self.keep_alive = connect.keep_alive();
+        self.session_expiry = connect.session_expiry();
 
         if !self.settings.users.is_empty() {
             match connect.login() {
@@ -436,7 +469,9 @@ impl Door {
             self.keep_alive
         };
         let (user, password) = &self.settings.engine_login;
-        match connect.encode_for_engine(&self.client_id, engine_keep_alive, (user, password)) {
+        let clean = self.engine_clean();
+        match connect.encode_for_engine(&self.client_id, engine_keep_alive, clean, (user, password))
+        {
             Ok(bytes) => {
                 out.to_engine.extend_from_slice(&bytes);
                 out.open_engine = true;

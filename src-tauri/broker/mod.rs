@@ -13,7 +13,9 @@
 pub mod codec;
 pub mod door;
 pub mod engine;
+pub mod listeners;
 pub mod server;
+pub mod service;
 pub mod stats;
 pub mod wire;
 
@@ -38,7 +40,7 @@ pub const DEFAULT_MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
 pub const MAX_PACKET_SIZE_CEILING: usize = 256 * 1024 * 1024;
 
 /// How the broker listens.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerSettings {
     /// The address to listen on: loopback by default; `0.0.0.0` exposes the broker on the network.
     pub bind: IpAddr,
@@ -48,6 +50,26 @@ pub struct BrokerSettings {
     pub max_packet_size: usize,
     /// Username to password. Empty: anyone may connect.
     pub users: HashMap<String, String>,
+    /// A WebSocket listener (path-agnostic, subprotocol "mqtt") on this port, if set.
+    pub websocket_port: Option<u16>,
+    /// A TLS listener, if set.
+    pub tls: Option<TlsSettings>,
+}
+
+/// A TLS listener's port and its PEM certificate chain and private key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TlsSettings {
+    pub port: u16,
+    pub cert_path: std::path::PathBuf,
+    pub key_path: std::path::PathBuf,
+}
+
+/// One listening socket of a running broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// "mqtt", "ws" or "mqtts".
+    pub scheme: &'static str,
+    pub address: SocketAddr,
 }
 
 impl Default for BrokerSettings {
@@ -58,6 +80,8 @@ impl Default for BrokerSettings {
             port_fallback: true,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             users: HashMap::new(),
+            websocket_port: None,
+            tls: None,
         }
     }
 }
@@ -128,9 +152,10 @@ pub enum EngineChoice {
 /// A running broker. Dropping it without [`Broker::stop`] leaves it running until the runtime ends.
 pub struct Broker {
     address: SocketAddr,
+    listeners: Vec<Listener>,
     state: Arc<stats::BrokerState>,
     shutdown: watch::Sender<bool>,
-    accept_task: tokio::task::JoinHandle<()>,
+    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Broker {
@@ -161,10 +186,41 @@ impl Broker {
         })
         .await
         .map_err(|e| BrokerError::Engine(e.to_string()))??;
-        let listener = bind(&settings).await?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| BrokerError::Engine(e.to_string()))?;
+        // Everything that can fail is checked before anything listens.
+        let tls = match &settings.tls {
+            Some(tls) => Some((
+                tls.port,
+                listeners::tls_acceptor(&tls.cert_path, &tls.key_path)?,
+            )),
+            None => None,
+        };
+        let mut bound = vec![(
+            bind(&settings, settings.port, settings.port_fallback).await?,
+            listeners::Transport::Tcp,
+        )];
+        if let Some(port) = settings.websocket_port {
+            bound.push((
+                bind(&settings, port, false).await?,
+                listeners::Transport::WebSocket,
+            ));
+        }
+        if let Some((port, acceptor)) = tls {
+            bound.push((
+                bind(&settings, port, false).await?,
+                listeners::Transport::Tls(acceptor),
+            ));
+        }
+        let mut listeners_info = Vec::new();
+        for (listener, transport) in &bound {
+            let address = listener
+                .local_addr()
+                .map_err(|e| BrokerError::Engine(e.to_string()))?;
+            listeners_info.push(Listener {
+                scheme: transport.label(),
+                address,
+            });
+        }
+        let address = listeners_info[0].address;
         let state = Arc::new(stats::BrokerState::default());
         let shared = Arc::new(server::Shared {
             settings: Arc::new(DoorSettings {
@@ -178,18 +234,34 @@ impl Broker {
             serial: AtomicU64::new(0),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let accept_task = tokio::spawn(server::accept_loop(listener, shared, shutdown_rx));
+        let accept_tasks = bound
+            .into_iter()
+            .map(|(listener, transport)| {
+                tokio::spawn(listeners::accept_loop(
+                    listener,
+                    transport,
+                    shared.clone(),
+                    shutdown_rx.clone(),
+                ))
+            })
+            .collect();
         Ok(Broker {
             address,
+            listeners: listeners_info,
             state,
             shutdown,
-            accept_task,
+            accept_tasks,
         })
     }
 
     /// The address the broker listens on (with the port actually bound).
     pub fn local_addr(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Every listening socket (TCP first, then WebSocket and TLS when configured).
+    pub fn listeners(&self) -> &[Listener] {
+        &self.listeners
     }
 
     /// Clients connected right now.
@@ -206,25 +278,28 @@ impl Broker {
     /// close). The routing engine keeps retained messages for the next start.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.accept_task.await;
+        for task in self.accept_tasks {
+            let _ = task.await;
+        }
     }
 }
 
-async fn bind(settings: &BrokerSettings) -> Result<tokio::net::TcpListener, BrokerError> {
-    let tries = if settings.port_fallback && settings.port != 0 {
+async fn bind(
+    settings: &BrokerSettings,
+    first_port: u16,
+    fallback: bool,
+) -> Result<tokio::net::TcpListener, BrokerError> {
+    let tries = if fallback && first_port != 0 {
         PORT_FALLBACK_RANGE
     } else {
         1
     };
-    let mut port = settings.port;
+    let mut port = first_port;
     for attempt in 0..tries {
         match tokio::net::TcpListener::bind((settings.bind, port)).await {
             Ok(listener) => {
                 if attempt > 0 {
-                    tracing::warn!(
-                        "port {} was taken; listening on port {port} instead",
-                        settings.port
-                    );
+                    tracing::warn!("port {first_port} was taken; listening on port {port} instead");
                 }
                 return Ok(listener);
             }
@@ -242,6 +317,6 @@ async fn bind(settings: &BrokerSettings) -> Result<tokio::net::TcpListener, Brok
     }
     Err(BrokerError::PortInUse {
         bind: settings.bind,
-        port: settings.port,
+        port: first_port,
     })
 }

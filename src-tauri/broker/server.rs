@@ -12,9 +12,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
 
 /// How long a new connection may take to send its CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,8 +22,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const SYS_INTERVAL: Duration = Duration::from_secs(10);
 /// How often the door pings the engine for a client with keep-alive 0.
 const ENGINE_PING_INTERVAL: Duration = Duration::from_secs(3600);
-/// Connections served at once; further ones are closed right after accept.
-const MAX_CONNECTIONS: usize = 20_000;
 const READ_BUFFER: usize = 64 * 1024;
 
 /// What every connection task shares.
@@ -43,40 +41,6 @@ impl Shared {
                 self.state.events_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-    }
-}
-
-/// Accepts connections until `shutdown` turns true.
-pub async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
-        };
-        let (stream, remote) = match accepted {
-            Ok(pair) => pair,
-            Err(error) => {
-                // Out of file descriptors and the like: pause instead of spinning.
-                tracing::warn!(%error, "accepting a connection failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%remote, "too many connections; closing the new one");
-            continue;
-        };
-        let shared = shared.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            serve(stream, remote, shared, shutdown).await;
-            drop(permit);
-        });
     }
 }
 
@@ -112,14 +76,20 @@ fn publish_events(
     }
 }
 
-async fn serve(
-    mut client: TcpStream,
+/// A client's byte stream: TCP, TLS or WebSocket, all served the same way.
+pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> ClientStream for T {}
+
+type EngineWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
+
+/// Serves one client connection until it ends.
+pub async fn serve<S: ClientStream>(
+    mut client: S,
     remote: SocketAddr,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
     let connection = shared.serial.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = client.set_nodelay(true);
     let mut door = Door::new(shared.settings.clone(), connection);
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Output::default();
@@ -168,6 +138,9 @@ async fn serve(
 
     // Every client reaches the engine as MQTT 5; the door translates for 3.1.1 clients.
     let engine_address = shared.engine.v5;
+    if door.needs_session_reset() {
+        end_engine_session(&shared, door.client_id()).await;
+    }
     let mut engine = match TcpStream::connect(engine_address).await {
         Ok(engine) => engine,
         Err(error) => {
@@ -197,7 +170,7 @@ async fn serve(
     };
     let pings_engine = door.pings_engine();
     let door = Arc::new(Mutex::new(door));
-    let (client_read, client_write) = client.into_split();
+    let (client_read, client_write) = tokio::io::split(client);
     let (engine_read, engine_write) = engine.into_split();
     // Both directions write to the engine: the client's packets, and the door's own
     // acknowledgements of deliveries it downgraded. A tokio Mutex: writes await under it.
@@ -234,6 +207,19 @@ async fn serve(
         reason = down => reason,
         _ = shutdown.changed() => "the broker stopped".to_string(),
     };
+    let expires_after = ctx.lock().session_expires_after();
+    if let Some(after) = expires_after {
+        let generation = shared.state.session_generation(&client_id);
+        let shared = shared.clone();
+        let client_id = client_id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            // Only if the client has not come back since.
+            if shared.state.session_generation(&client_id) == generation {
+                end_engine_session(&shared, &client_id).await;
+            }
+        });
+    }
     if ctx.registered.load(Ordering::Relaxed) {
         shared.state.client_gone(connection);
         shared.report(BrokerEvent::Disconnected {
@@ -246,6 +232,32 @@ async fn serve(
 
 /// Bytes the door wrote for the client while reading from it, and whether to close afterwards.
 type Reply = (Vec<u8>, Option<String>);
+
+/// Ends the engine's session for `client_id`: a short clean-start connection of the door's own.
+async fn end_engine_session(shared: &Shared, client_id: &str) {
+    let login = (
+        shared.engine.username.as_str(),
+        shared.engine.password.as_str(),
+    );
+    let Ok(connect) = super::codec::encode_session_end(client_id, login) else {
+        return;
+    };
+    let attempt = async {
+        let mut engine = TcpStream::connect(shared.engine.v5).await.ok()?;
+        engine.write_all(&connect).await.ok()?;
+        let mut connack = [0u8; 64];
+        let _ = engine.read(&mut connack).await.ok()?;
+        engine.write_all(&[0xE0, 0x00]).await.ok()?;
+        let _ = engine.shutdown().await;
+        Some(())
+    };
+    if tokio::time::timeout(Duration::from_secs(10), attempt)
+        .await
+        .is_err()
+    {
+        tracing::warn!(client_id, "ending an expired session timed out");
+    }
+}
 
 #[derive(Clone)]
 struct ConnectionContext {
@@ -336,10 +348,10 @@ impl ConnectionContext {
     }
 }
 
-async fn client_to_engine(
+async fn client_to_engine<S: ClientStream>(
     ctx: ConnectionContext,
-    mut client: tokio::net::tcp::OwnedReadHalf,
-    engine: Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>,
+    mut client: ReadHalf<S>,
+    engine: EngineWriter,
     replies: mpsc::Sender<Reply>,
     pings_engine: bool,
 ) -> String {
@@ -409,11 +421,11 @@ async fn client_to_engine(
     }
 }
 
-async fn engine_to_client(
+async fn engine_to_client<S: ClientStream>(
     ctx: ConnectionContext,
     mut engine: tokio::net::tcp::OwnedReadHalf,
-    engine_write: Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>,
-    mut client: tokio::net::tcp::OwnedWriteHalf,
+    engine_write: EngineWriter,
+    mut client: WriteHalf<S>,
     mut replies: mpsc::Receiver<Reply>,
 ) -> String {
     let mut buf = BytesMut::with_capacity(READ_BUFFER);

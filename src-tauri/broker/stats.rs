@@ -77,6 +77,7 @@ pub struct BrokerState {
     pub events_dropped: AtomicU64,
     clients: Mutex<HashMap<u64, ClientInfo>>,
     retained: Mutex<HashSet<String>>,
+    generations: Mutex<HashMap<String, u64>>,
 }
 
 impl Default for BrokerState {
@@ -89,13 +90,25 @@ impl Default for BrokerState {
             events_dropped: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             retained: Mutex::new(HashSet::new()),
+            generations: Mutex::new(HashMap::new()),
         }
     }
 }
 
 // std Mutex, not tokio's: no await happens while any of these is held, and each hold is short.
 impl BrokerState {
+    /// How many times a client id has connected: a session expiry timer only fires when it has
+    /// not changed since the disconnect.
+    pub fn session_generation(&self, client_id: &str) -> u64 {
+        let generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        generations.get(client_id).copied().unwrap_or(0)
+    }
+
     pub fn client_connected(&self, info: ClientInfo) {
+        {
+            let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+            *generations.entry(info.client_id.clone()).or_insert(0) += 1;
+        }
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         clients.insert(info.connection, info);
         self.clients_total.fetch_add(1, Relaxed);

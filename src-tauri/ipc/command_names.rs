@@ -1,2 +1,8 @@
 // The commands the UI may invoke, shared by build.rs (permissions) and ipc (checks).
-&["app_info"]
+&[
+    "app_info",
+    "broker_status",
+    "broker_start",
+    "broker_stop",
+    "broker_clients",
+]

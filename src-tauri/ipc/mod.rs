@@ -6,6 +6,7 @@
 //! modules. It must never hold protocol logic, and it is (with app assembly in `lib.rs`) the only
 //! place that imports `tauri`.
 
+pub mod broker;
 pub mod commands;
 mod error;
 
@@ -23,7 +24,13 @@ pub const COMMAND_NAMES: &[&str] = include!("command_names.rs");
 /// Collects every command and event the UI can use.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(tauri_specta::collect_commands![commands::app_info])
+        .commands(tauri_specta::collect_commands![
+            commands::app_info,
+            broker::broker_status,
+            broker::broker_start,
+            broker::broker_stop,
+            broker::broker_clients,
+        ])
         .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.
         .typ::<IpcError>()

@@ -21,17 +21,22 @@ def fail(reason):
     sys.exit(1)
 
 
-def client(port, client_id="", clean=True, keepalive=30, session_expiry=None):
+def client(port, client_id="", clean=True, keepalive=30, session_expiry=None,
+           protocol=mqtt.MQTTv5, transport="tcp"):
     c = mqtt.Client(
         callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        protocol=mqtt.MQTTv5,
+        protocol=protocol,
+        transport=transport,
     )
+    if transport == "websockets":
+        c.ws_set_options(path="/mqtt")
     connected = threading.Event()
     c.user_data_set({"connack": None, "messages": [], "props": None})
 
     def on_connect(cl, userdata, flags, reason_code, properties):
         userdata["connack"] = reason_code
+        userdata["flags_session_present"] = flags.session_present
         userdata["props"] = properties
         connected.set()
 
@@ -44,7 +49,10 @@ def client(port, client_id="", clean=True, keepalive=30, session_expiry=None):
     if session_expiry is not None:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = session_expiry
-    c.connect(HOST, port, keepalive=keepalive, clean_start=clean, properties=props)
+    if protocol == mqtt.MQTTv5:
+        c.connect(HOST, port, keepalive=keepalive, clean_start=clean, properties=props)
+    else:
+        c.connect(HOST, port, keepalive=keepalive)
     c.loop_start()
     if not connected.wait(PATIENCE):
         fail("no CONNACK")
@@ -144,13 +152,63 @@ def assigned_id(port):
     stop(c)
 
 
+def session_expiry(port):
+    # MQTT 5 without a session expiry interval: the session ends at disconnect.
+    c = client(port, "se-zero", clean=False)
+    subscribe(c, "se/zero")
+    stop(c)
+    time.sleep(0.2)
+    back = client(port, "se-zero", clean=False)
+    if back._userdata["flags_session_present"]:
+        fail("a session with expiry 0 survived the disconnect")
+    stop(back)
+
+    # Clean start with an expiry: the old session (and its subscription) is gone at connect.
+    old = client(port, "se-reset", clean=False, session_expiry=300)
+    subscribe(old, "se/old")
+    stop(old)
+    time.sleep(0.2)
+    fresh = client(port, "se-reset", clean=True, session_expiry=300)
+    if fresh._userdata["flags_session_present"]:
+        fail("clean start resumed the old session")
+    subscribe(fresh, "se/new")
+    pub = client(port, "se-pub")
+    pub.publish("se/old", b"old", qos=1).wait_for_publish(PATIENCE)
+    pub.publish("se/new", b"new", qos=1).wait_for_publish(PATIENCE)
+    got = wait_messages(fresh, 1)
+    if got[0].payload != b"new":
+        fail(f"the old session's subscription still delivers: {got[0].payload!r}")
+    stop(pub)
+    stop(fresh)
+
+
+def websocket(ws_port, tcp_port):
+    # Over WebSocket, in both versions: publish to a TCP subscriber (started by the test), and
+    # receive what a TCP client publishes.
+    for protocol, name in [(mqtt.MQTTv311, "v311"), (mqtt.MQTTv5, "v5")]:
+        ws = client(ws_port, f"ws-{name}", protocol=protocol, transport="websockets")
+        subscribe(ws, "ws/from-tcp")
+        tcp = client(tcp_port, f"tcp-{name}")
+        tcp.publish("ws/from-tcp", f"to ws {name}".encode(), qos=1).wait_for_publish(PATIENCE)
+        got = wait_messages(ws, 1)[0]
+        if got.payload != f"to ws {name}".encode():
+            fail(f"WebSocket client got {got.payload!r}")
+        ws.publish("ws/from-ws", f"hello from ws {name}".encode(), qos=1).wait_for_publish(PATIENCE)
+        stop(tcp)
+        stop(ws)
+
+
 PROBES = {
     "user-properties": user_properties,
     "message-expiry": message_expiry,
     "keepalive-zero": keepalive_zero,
     "assigned-id": assigned_id,
+    "session-expiry": session_expiry,
 }
 
 if __name__ == "__main__":
-    PROBES[sys.argv[1]](int(sys.argv[2]))
+    if sys.argv[1] == "websocket":
+        websocket(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        PROBES[sys.argv[1]](int(sys.argv[2]))
     print("ok")

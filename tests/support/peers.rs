@@ -46,6 +46,18 @@ impl TestBroker {
         self.address.port().to_string()
     }
 
+    /// The port of the listener with this scheme ("mqtt", "ws", "mqtts").
+    pub fn port_of(&self, scheme: &str) -> String {
+        self.broker()
+            .listeners()
+            .iter()
+            .find(|l| l.scheme == scheme)
+            .unwrap_or_else(|| panic!("no {scheme} listener"))
+            .address
+            .port()
+            .to_string()
+    }
+
     pub fn broker(&self) -> &Broker {
         self.broker.as_ref().expect("broker running")
     }

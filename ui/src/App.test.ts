@@ -1,7 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { flushSync, mount, tick, unmount } from 'svelte';
 import App from './App.svelte';
-import { PlatformError, type AppInfo, type Platform } from './lib/platform';
+import {
+  PlatformError,
+  type AppInfo,
+  type BrokerStatus,
+  type ClientView,
+  type Platform,
+} from './lib/platform';
 
 const info: AppInfo = {
   name: 'MQTT Workbench',
@@ -11,37 +17,125 @@ const info: AppInfo = {
   arch: 'x86_64',
 };
 
+const running: BrokerStatus = {
+  running: true,
+  address: '127.0.0.1:1884',
+  exposed: false,
+  settings: { bind: '127.0.0.1', port: 1883, maxPacketSize: 16 * 1024 * 1024, usernames: [] },
+  clientsConnected: 1,
+  lastError: null,
+};
+
+const sensor: ClientView = {
+  clientId: 'sensor-<b>1</b>',
+  remote: '127.0.0.1:50000',
+  protocol: '5.0',
+  keepAlive: 60,
+  cleanSession: true,
+  connectedAtMs: Date.now() - 5000,
+  subscriptions: [{ filter: 'cmd/#', qos: 1 }],
+  publishReceived: 3,
+  publishSent: 0,
+  bytesReceived: 300,
+  bytesSent: 0,
+};
+
+function fakePlatform(overrides: Partial<Platform> = {}): Platform {
+  return {
+    kind: 'tauri',
+    appInfo: async () => info,
+    brokerStatus: async () => running,
+    brokerStart: async () => running,
+    brokerStop: async () => ({ ...running, running: false, address: null, clientsConnected: 0 }),
+    brokerClients: async () => [sensor],
+    ...overrides,
+  };
+}
+
 function render(platform: Platform) {
   const target = document.createElement('div');
   document.body.append(target);
-  const app = mount(App, { target, props: { platform } });
-  return { target, destroy: () => unmount(app) };
+  const app = mount(App, { target, props: { platform, pollMs: 60_000 } });
+  return {
+    target,
+    destroy: () => {
+      unmount(app);
+      target.remove();
+    },
+  };
 }
 
 async function settle() {
-  flushSync();
-  await Promise.resolve();
-  await tick();
+  for (let i = 0; i < 5; i++) {
+    flushSync();
+    await Promise.resolve();
+    await tick();
+  }
 }
+
+const text = (root: HTMLElement, testId: string) =>
+  root.querySelector(`[data-testid="${testId}"]`)?.textContent?.trim();
 
 describe('App shell', () => {
   it('shows the heading and the version the backend reports', async () => {
-    const { target, destroy } = render({ kind: 'tauri', appInfo: async () => info });
+    const { target, destroy } = render(fakePlatform());
     await settle();
     expect(target.querySelector('h1')?.textContent).toBe('MQTT Workbench');
-    expect(target.querySelector('[data-testid="app-version"]')?.textContent).toBe(
-      'MQTT Workbench 9.8.7',
-    );
+    expect(text(target, 'app-version')).toBe('MQTT Workbench 9.8.7');
     destroy();
   });
 
   it('shows the backend error in words when the backend is unavailable', async () => {
-    const { target, destroy } = render({
-      kind: 'unavailable',
-      appInfo: () => Promise.reject(new PlatformError('Unavailable', 'no backend here')),
-    });
+    const gone = () => Promise.reject(new PlatformError('Unavailable', 'no backend here'));
+    const { target, destroy } = render(
+      fakePlatform({ appInfo: gone, brokerStatus: gone, brokerClients: gone }),
+    );
     await settle();
     expect(target.querySelector('[role="alert"]')?.textContent).toBe('no backend here');
+    destroy();
+  });
+
+  it('shows where the broker listens and who is connected, as text', async () => {
+    const { target, destroy } = render(fakePlatform());
+    await settle();
+    expect(text(target, 'broker-address')).toBe('127.0.0.1:1884');
+    expect(text(target, 'status-broker')).toBe('Broker 127.0.0.1:1884');
+    expect(text(target, 'connect-hint')).toBe('mqtt://127.0.0.1:1884');
+    const table = target.querySelector('[data-testid="broker-clients"]');
+    expect(table?.textContent).toContain('sensor-<b>1</b>');
+    // The client id is data: its angle brackets stay text, never markup.
+    expect(table?.querySelector('b')).toBeNull();
+    destroy();
+  });
+
+  it('stops the broker and shows a failed start in words', async () => {
+    const brokerStop = vi.fn(async () => ({
+      ...running,
+      running: false,
+      address: null,
+      clientsConnected: 0,
+    }));
+    const brokerStart = vi.fn(() =>
+      Promise.reject(new PlatformError('PortInUse', 'port 1883 on 127.0.0.1 is already in use')),
+    );
+    const { target, destroy } = render(fakePlatform({ brokerStop, brokerStart }));
+    await settle();
+    const stop = [...target.querySelectorAll('button')].find((b) => b.textContent === 'Stop');
+    stop?.click();
+    await settle();
+    expect(brokerStop).toHaveBeenCalledOnce();
+    const apply = [...target.querySelectorAll('button')].find(
+      (b) => b.textContent === 'Apply and restart',
+    );
+    apply?.click();
+    await settle();
+    expect(brokerStart).toHaveBeenCalledWith({
+      bind: '127.0.0.1',
+      port: 1883,
+      maxPacketSize: 16 * 1024 * 1024,
+      users: [],
+    });
+    expect(text(target, 'broker-error')).toBe('port 1883 on 127.0.0.1 is already in use');
     destroy();
   });
 });

@@ -8,6 +8,14 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  Describes this build of the app. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	/**  The broker's state and address. */
+	brokerStatus: () => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_status")),
+	/**  Starts (or restarts) the broker, with new settings when given. */
+	brokerStart: (settings: BrokerSettingsInput | null) => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_start", { settings })),
+	/**  Stops the broker; its clients are disconnected. */
+	brokerStop: () => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_stop")),
+	/**  Clients connected to the broker right now. */
+	brokerClients: () => typedError<ClientView[], IpcError>(__TAURI_INVOKE("broker_clients")),
 };
 
 /* Types */
@@ -18,6 +26,76 @@ export type AppInfo = {
 	tauriVersion: string,
 	os: string,
 	arch: string,
+};
+
+/**  New broker settings from the UI. */
+export type BrokerSettingsInput = {
+	bind: string,
+	port: number,
+	maxPacketSize: number,
+	users: BrokerUser[],
+};
+
+/**  Broker settings as the UI shows them. Passwords go in, never out. */
+export type BrokerSettingsView = {
+	/**  `127.0.0.1` (this computer only) or `0.0.0.0` (every network interface), or an address. */
+	bind: string,
+	port: number,
+	maxPacketSize: number,
+	/**  Usernames that may connect; empty means anyone may. */
+	usernames: string[],
+};
+
+/**  The broker as the UI shows it. */
+export type BrokerStatus = BrokerStatus_Serialize | BrokerStatus_Deserialize;
+
+/**  The broker as the UI shows it. */
+export type BrokerStatus_Deserialize = {
+	running: boolean,
+	/**  `host:port` actually listened on, when running. */
+	address?: string | null,
+	/**  True when the broker listens beyond loopback (reachable from the network). */
+	exposed: boolean,
+	settings: BrokerSettingsView,
+	clientsConnected: number,
+	/**  Why the last start failed. */
+	lastError?: string | null,
+};
+
+/**  The broker as the UI shows it. */
+export type BrokerStatus_Serialize = {
+	running: boolean,
+	/**  `host:port` actually listened on, when running. */
+	address: string | null,
+	/**  True when the broker listens beyond loopback (reachable from the network). */
+	exposed: boolean,
+	settings: BrokerSettingsView,
+	clientsConnected: number,
+	/**  Why the last start failed. */
+	lastError: string | null,
+};
+
+/**  A user the broker accepts. */
+export type BrokerUser = {
+	username: string,
+	password: string,
+};
+
+/**  A connected client, as the dashboard lists it. */
+export type ClientView = {
+	clientId: string,
+	remote: string,
+	/**  "3.1.1" or "5.0". */
+	protocol: string,
+	keepAlive: number,
+	cleanSession: boolean,
+	/**  Milliseconds since the Unix epoch. */
+	connectedAtMs: number,
+	subscriptions: SubscriptionView[],
+	publishReceived: number,
+	publishSent: number,
+	bytesReceived: number,
+	bytesSent: number,
 };
 
 /**  What kind of failure happened, as the UI needs to know it. */
@@ -52,4 +130,19 @@ export type IpcError = {
 	code: ErrorCode,
 	message: string,
 };
+
+export type SubscriptionView = {
+	filter: string,
+	qos: number,
+};
+
+/* Tauri Specta runtime */
+async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
+    try {
+        return { status: "ok", data: await result };
+    } catch (e) {
+        if (e instanceof Error) throw e;
+        return { status: "error", error: e as any };
+    }
+}
 

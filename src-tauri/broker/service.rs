@@ -1,0 +1,102 @@
+//! The broker as the app runs it: at most one at a time, started, stopped and reconfigured on
+//! request, with its last error kept for the UI. Plain Rust: the IPC layer wraps it.
+
+use super::{Broker, BrokerError, BrokerEvent, BrokerSettings, ClientInfo};
+use tokio::sync::{mpsc, Mutex};
+
+/// What the UI shows about the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceStatus {
+    pub running: bool,
+    /// The address actually bound (the port may differ from the settings after a fallback).
+    pub address: Option<std::net::SocketAddr>,
+    pub settings: BrokerSettings,
+    pub clients_connected: usize,
+    /// Why the last start failed, in words.
+    pub last_error: Option<String>,
+}
+
+struct State {
+    broker: Option<Broker>,
+    settings: BrokerSettings,
+    last_error: Option<String>,
+}
+
+/// Owns the running broker. A tokio Mutex: start and stop await while holding it, which also
+/// keeps two starts from racing.
+pub struct BrokerService {
+    state: Mutex<State>,
+    events: Option<mpsc::Sender<BrokerEvent>>,
+}
+
+impl BrokerService {
+    pub fn new(settings: BrokerSettings, events: Option<mpsc::Sender<BrokerEvent>>) -> Self {
+        BrokerService {
+            state: Mutex::new(State {
+                broker: None,
+                settings,
+                last_error: None,
+            }),
+            events,
+        }
+    }
+
+    fn status_of(state: &State) -> ServiceStatus {
+        ServiceStatus {
+            running: state.broker.is_some(),
+            address: state.broker.as_ref().map(Broker::local_addr),
+            settings: state.settings.clone(),
+            clients_connected: state.broker.as_ref().map_or(0, |b| b.clients().len()),
+            last_error: state.last_error.clone(),
+        }
+    }
+
+    pub async fn status(&self) -> ServiceStatus {
+        Self::status_of(&*self.state.lock().await)
+    }
+
+    /// Starts the broker with `settings` (or the current ones), stopping a running one first.
+    pub async fn start(
+        &self,
+        settings: Option<BrokerSettings>,
+    ) -> Result<ServiceStatus, BrokerError> {
+        let mut state = self.state.lock().await;
+        if let Some(running) = state.broker.take() {
+            running.stop().await;
+        }
+        if let Some(settings) = settings {
+            state.settings = settings;
+        }
+        match Broker::start(state.settings.clone(), self.events.clone()).await {
+            Ok(broker) => {
+                tracing::info!(address = %broker.local_addr(), "broker listening");
+                state.broker = Some(broker);
+                state.last_error = None;
+                Ok(Self::status_of(&state))
+            }
+            Err(error) => {
+                tracing::error!(%error, "broker did not start");
+                state.last_error = Some(error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    /// Stops the broker if it runs.
+    pub async fn stop(&self) -> ServiceStatus {
+        let mut state = self.state.lock().await;
+        if let Some(running) = state.broker.take() {
+            running.stop().await;
+        }
+        Self::status_of(&state)
+    }
+
+    pub async fn clients(&self) -> Vec<ClientInfo> {
+        let state = self.state.lock().await;
+        state
+            .broker
+            .as_ref()
+            .map(Broker::clients)
+            .unwrap_or_default()
+    }
+}
