@@ -176,11 +176,19 @@ pub fn encode_session_end(client_id: &str, login: (&str, &str)) -> Result<Vec<u8
     Ok(out.to_vec())
 }
 
-/// One filter of a SUBSCRIBE, version-neutral.
+/// One filter of a SUBSCRIBE, version-neutral (3.1.1 filters get MQTT 5's defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestedFilter {
     pub filter: String,
     pub qos: u8,
+    /// Do not send this client its own publishes.
+    pub no_local: bool,
+    /// Keep the retain flag of live messages as published.
+    pub retain_as_published: bool,
+    /// 0: send retained messages at subscribe; 1: only for a new subscription; 2: never.
+    pub retain_handling: u8,
+    /// The MQTT 5 subscription identifier, echoed on matching deliveries.
+    pub identifier: Option<usize>,
 }
 
 /// A decoded SUBSCRIBE of either version.
@@ -224,16 +232,30 @@ impl SubscribePacket {
                 .map(|f| RequestedFilter {
                     filter: f.path.clone(),
                     qos: qos4_to_u8(f.qos),
+                    no_local: false,
+                    retain_as_published: false,
+                    retain_handling: 0,
+                    identifier: None,
                 })
                 .collect(),
-            SubscribePacket::V5(s) => s
-                .filters
-                .iter()
-                .map(|f| RequestedFilter {
-                    filter: f.path.clone(),
-                    qos: qos5_to_u8(f.qos),
-                })
-                .collect(),
+            SubscribePacket::V5(s) => {
+                let identifier = s.properties.as_ref().and_then(|p| p.id);
+                s.filters
+                    .iter()
+                    .map(|f| RequestedFilter {
+                        filter: f.path.clone(),
+                        qos: qos5_to_u8(f.qos),
+                        no_local: f.nolocal,
+                        retain_as_published: f.preserve_retain,
+                        retain_handling: match f.retain_forward_rule {
+                            v5::RetainForwardRule::OnEverySubscribe => 0,
+                            v5::RetainForwardRule::OnNewSubscribe => 1,
+                            v5::RetainForwardRule::Never => 2,
+                        },
+                        identifier,
+                    })
+                    .collect()
+            }
         }
     }
 

@@ -35,37 +35,59 @@ pub const MARKER_KEY: &str = "x-mqtt-workbench-door";
 /// What the door tells itself about a publish through the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Marker {
+    /// QoS of the original publish.
     qos: u8,
+    /// The payload was empty (and travels as one placeholder byte).
     empty: bool,
-    sent_at_ms: Option<u64>,
+    /// The retain flag of the original publish.
+    retain: bool,
+    /// When the door received it (milliseconds since the Unix epoch).
+    sent_at_ms: u64,
+    /// The door connection it came from (for no-local).
+    origin: u64,
 }
 
 impl Marker {
+    /// Compact text: `q1er@1700000000000#42`.
     fn encode(&self) -> String {
         let mut text = format!("q{}", self.qos);
         if self.empty {
             text.push('e');
         }
-        if let Some(ms) = self.sent_at_ms {
-            text.push('@');
-            text.push_str(&ms.to_string());
+        if self.retain {
+            text.push('r');
         }
+        text.push_str(&format!("@{}#{}", self.sent_at_ms, self.origin));
         text
     }
 
     fn decode(text: &str) -> Option<Marker> {
         let rest = text.strip_prefix('q')?;
-        let (head, sent_at_ms) = match rest.split_once('@') {
-            Some((head, ms)) => (head, Some(ms.parse().ok()?)),
-            None => (rest, None),
-        };
+        let (head, tail) = rest.split_once('@')?;
+        let (ms, origin) = tail.split_once('#')?;
         let qos = head.get(..1)?.parse().ok()?;
+        let flags = head.get(1..)?;
         Some(Marker {
             qos,
-            empty: head.get(1..) == Some("e"),
-            sent_at_ms,
+            empty: flags.contains('e'),
+            retain: flags.contains('r'),
+            sent_at_ms: ms.parse().ok()?,
+            origin: origin.parse().ok()?,
         })
     }
+}
+
+/// What the door remembers of each of the client's subscriptions.
+#[derive(Debug, Clone)]
+struct SubscriptionOptions {
+    no_local: bool,
+    retain_as_published: bool,
+    retain_handling: u8,
+    identifier: Option<usize>,
+    /// When the subscription was made: older messages are retained ones from the store.
+    since_ms: u64,
+    /// The subscription existed before its latest SUBSCRIBE (for retain handling 1).
+    existed: bool,
 }
 
 fn now_ms() -> u64 {
@@ -209,6 +231,8 @@ enum Slot {
 struct PendingSubAck {
     slots: Vec<Slot>,
     filters: Vec<RequestedFilter>,
+    /// When the SUBSCRIBE went to the engine: retained messages are older than this.
+    sent_at_ms: u64,
 }
 
 /// The state of one client connection at the door.
@@ -229,6 +253,8 @@ pub struct Door {
     /// Engine QoS 2 deliveries passed to the client as QoS 1: its PUBACK becomes a PUBREC.
     downgraded_2_to_1: HashSet<u16>,
     subscriptions: BTreeMap<String, u8>,
+    options: HashMap<String, SubscriptionOptions>,
+    serial: u64,
     clean: bool,
     /// MQTT 5 session expiry interval; `None` for 3.1.1.
     session_expiry: Option<u32>,
@@ -251,6 +277,8 @@ impl Door {
             engine_qos2_by_door: HashSet::new(),
             downgraded_2_to_1: HashSet::new(),
             subscriptions: BTreeMap::new(),
+            options: HashMap::new(),
+            serial,
             clean: true,
             session_expiry: None,
         }
@@ -642,8 +670,14 @@ impl Door {
             out.to_client.extend_from_slice(&ack);
             return;
         }
-        self.pending_subacks
-            .insert(pkid, PendingSubAck { slots, filters });
+        self.pending_subacks.insert(
+            pkid,
+            PendingSubAck {
+                slots,
+                filters,
+                sent_at_ms: now_ms(),
+            },
+        );
     }
 
     fn on_unsubscribe(&mut self, packet: &[u8], frame: &Frame, out: &mut Output) {
@@ -656,6 +690,7 @@ impl Door {
         };
         for filter in &filters {
             self.subscriptions.remove(filter);
+            self.options.remove(filter);
             self.sys_filters.retain(|f| f != filter);
         }
         out.subscriptions_changed = true;
@@ -692,14 +727,9 @@ impl Door {
         out: &mut Output,
     ) -> Result<(), WireError> {
         let view = wire::parse_publish(packet, frame, self.version)?;
-        let mut properties = Vec::with_capacity(view.properties.len() + 32);
-        let mut expires = false;
+        let mut properties = Vec::with_capacity(view.properties.len() + 40);
         wire::walk_publish_properties(view.properties, |property, raw| match property {
             wire::PublishProperty::User(MARKER_KEY, _) => {}
-            wire::PublishProperty::MessageExpiry(_) => {
-                expires = true;
-                properties.extend_from_slice(raw);
-            }
             _ => properties.extend_from_slice(raw),
         })?;
         // rumqttd treats any empty publish as "delete the retained message"; only a retained one
@@ -708,7 +738,9 @@ impl Door {
         let marker = Marker {
             qos: view.qos(),
             empty,
-            sent_at_ms: expires.then(now_ms),
+            retain: view.retain(),
+            sent_at_ms: now_ms(),
+            origin: self.serial,
         };
         wire::push_user_property(&mut properties, MARKER_KEY, &marker.encode());
         let payload: &[u8] = if empty { b"\0" } else { view.payload };
@@ -849,34 +881,81 @@ impl Door {
         wire::walk_publish_properties(view.properties, |property, raw| match property {
             wire::PublishProperty::User(MARKER_KEY, value) => marker = Marker::decode(value),
             wire::PublishProperty::MessageExpiry(seconds) => expiry = Some(seconds),
+            // Subscription identifiers are the door's to set, from this client's subscriptions.
+            _ if raw.first() == Some(&0x0B) => {}
             _ => properties.extend_from_slice(raw),
         })?;
         let engine_qos = view.qos();
+        let engine_retain = view.retain();
+        let topic_text = String::from_utf8_lossy(view.topic);
+        let now = now_ms();
+
+        // The client's subscriptions this message matches, and what their options ask for.
+        let matching: Vec<&SubscriptionOptions> = self
+            .options
+            .iter()
+            .filter(|(filter, _)| topic::matches(filter, &topic_text))
+            .map(|(_, options)| options)
+            .collect();
+        let from_store = engine_retain
+            && match &marker {
+                Some(m) => matching.iter().all(|o| m.sent_at_ms <= o.since_ms),
+                None => true,
+            };
+        let mut drop = false;
+        if let Some(m) = &marker {
+            if !matching.is_empty()
+                && m.origin == self.serial
+                && matching.iter().all(|o| o.no_local)
+            {
+                drop = true; // no-local: the client's own message
+            }
+        }
+        if from_store
+            && !matching.is_empty()
+            && matching
+                .iter()
+                .all(|o| o.retain_handling == 2 || (o.retain_handling == 1 && o.existed))
+        {
+            drop = true; // retain handling: no retained messages for this subscription
+        }
+        let retain = if from_store {
+            true
+        } else {
+            marker.is_some_and(|m| m.retain) && matching.iter().any(|o| o.retain_as_published)
+        };
         let marker = marker.unwrap_or(Marker {
             qos: engine_qos,
             ..Marker::default()
         });
         let target_qos = marker.qos.min(engine_qos);
 
-        let mut expired = false;
         if let Some(seconds) = expiry {
-            let remaining = match marker.sent_at_ms {
-                Some(sent) => {
-                    let elapsed = now_ms().saturating_sub(sent) / 1000;
-                    u64::from(seconds).checked_sub(elapsed).filter(|r| *r > 0)
-                }
-                None => Some(u64::from(seconds)),
+            let elapsed = if marker.sent_at_ms > 0 {
+                now.saturating_sub(marker.sent_at_ms) / 1000
+            } else {
+                0
             };
-            match remaining {
+            match u64::from(seconds).checked_sub(elapsed).filter(|r| *r > 0) {
                 Some(left) => {
                     properties.push(0x02);
                     properties.extend_from_slice(&(left as u32).to_be_bytes());
                 }
-                None => expired = true,
+                None => drop = true, // expired
             }
+        }
+        let mut identifiers: Vec<usize> = matching.iter().filter_map(|o| o.identifier).collect();
+        identifiers.sort_unstable();
+        identifiers.dedup();
+        for id in identifiers {
+            properties.push(0x0B);
+            let mut varint = Vec::new();
+            wire::encode_varint(id, &mut varint);
+            properties.extend_from_slice(&varint);
         }
 
         let engine_id = view.packet_id.unwrap_or(0);
+        let expired = drop;
         let client_qos = if expired { 0 } else { target_qos };
         match (engine_qos, client_qos) {
             (1, 0) => out.to_engine.extend_from_slice(&ack(0x40, engine_id)),
@@ -894,7 +973,7 @@ impl Door {
         }
 
         let payload: &[u8] = if marker.empty { &[] } else { view.payload };
-        let mut flags = (view.flags & 0b1001) | (client_qos << 1);
+        let mut flags = (view.flags & 0b1000) | (client_qos << 1) | u8::from(retain);
         if client_qos == 0 {
             flags &= !0b1000; // DUP is only meaningful with a packet id
         }
@@ -918,7 +997,7 @@ impl Door {
                 qos: client_qos,
                 retain: flags & 1 != 0,
                 dup: flags & 0b1000 != 0,
-                topic: Some(String::from_utf8_lossy(view.topic).into_owned()),
+                topic: Some(topic_text.into_owned()),
                 payload_len: payload.len(),
                 size: out.to_client.len() - before,
                 reason: None,
@@ -945,7 +1024,21 @@ impl Door {
                     if code < 0x80 {
                         // Granted: never more than was asked for.
                         let granted = code.min(requested.qos);
-                        self.subscriptions.insert(requested.filter.clone(), granted);
+                        let existed = self
+                            .subscriptions
+                            .insert(requested.filter.clone(), granted)
+                            .is_some();
+                        self.options.insert(
+                            requested.filter.clone(),
+                            SubscriptionOptions {
+                                no_local: requested.no_local,
+                                retain_as_published: requested.retain_as_published,
+                                retain_handling: requested.retain_handling,
+                                identifier: requested.identifier,
+                                since_ms: pending.sent_at_ms,
+                                existed,
+                            },
+                        );
                         out.subscriptions_changed = true;
                         granted
                     } else if v311 {

@@ -70,10 +70,13 @@ def wait_messages(c, count):
     return c._userdata["messages"]
 
 
-def subscribe(c, topic, qos=1):
+def subscribe(c, topic, qos=1, options=None, properties=None):
     done = threading.Event()
     c.on_subscribe = lambda *args: done.set()
-    c.subscribe(topic, qos=qos)
+    if options is not None:
+        c.subscribe(topic, options=options, properties=properties)
+    else:
+        c.subscribe(topic, qos=qos, properties=properties)
     if not done.wait(PATIENCE):
         fail("no SUBACK")
 
@@ -182,6 +185,63 @@ def session_expiry(port):
     stop(fresh)
 
 
+def subscription_options(port):
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+
+    # No-local: a client does not get its own messages back; others still do.
+    me = client(port, "nl-me")
+    subscribe(me, "nl/t", options=SubscribeOptions(qos=1, noLocal=True))
+    other = client(port, "nl-other")
+    subscribe(other, "nl/t", qos=1)
+    me.publish("nl/t", b"mine", qos=1).wait_for_publish(PATIENCE)
+    other.publish("nl/t", b"theirs", qos=1).wait_for_publish(PATIENCE)
+    got = [m.payload for m in wait_messages(me, 1)]
+    if got[0] != b"theirs":
+        fail(f"no-local subscriber got its own message: {got}")
+    wait_messages(other, 2)
+    stop(me)
+    stop(other)
+
+    # Retain handling 2: no retained messages at subscribe; 0: the retained message.
+    pub = client(port, "rh-pub")
+    pub.publish("rh/t", b"stored", qos=1, retain=True).wait_for_publish(PATIENCE)
+    never = client(port, "rh-never")
+    subscribe(never, "rh/t", options=SubscribeOptions(qos=1, retainHandling=2))
+    always = client(port, "rh-always")
+    subscribe(always, "rh/t", options=SubscribeOptions(qos=1, retainHandling=0))
+    first = wait_messages(always, 1)[0]
+    if first.payload != b"stored" or not first.retain:
+        fail(f"retain handling 0 did not deliver the retained message: {first.payload!r}")
+    pub.publish("rh/t", b"live", qos=1).wait_for_publish(PATIENCE)
+    got = wait_messages(never, 1)[0]
+    if got.payload != b"live":
+        fail(f"retain handling 2 delivered the retained message: {got.payload!r}")
+
+    # Retain as published: a live retained message keeps its flag only when asked.
+    keep = client(port, "rap-keep")
+    subscribe(keep, "rap/t", options=SubscribeOptions(qos=1, retainAsPublished=True, retainHandling=2))
+    plain = client(port, "rap-plain")
+    subscribe(plain, "rap/t", options=SubscribeOptions(qos=1, retainHandling=2))
+    pub.publish("rap/t", b"flagged", qos=1, retain=True).wait_for_publish(PATIENCE)
+    if not wait_messages(keep, 1)[0].retain:
+        fail("retain-as-published cleared the retain flag")
+    if wait_messages(plain, 1)[0].retain:
+        fail("a live message kept its retain flag without retain-as-published")
+
+    # Subscription identifiers come back on matching deliveries.
+    ident = client(port, "sid")
+    props = Properties(PacketTypes.SUBSCRIBE)
+    props.SubscriptionIdentifier = 7
+    subscribe(ident, "sid/#", qos=1, properties=props)
+    pub.publish("sid/x", b"id", qos=1).wait_for_publish(PATIENCE)
+    got = wait_messages(ident, 1)[0]
+    ids = getattr(got.properties, "SubscriptionIdentifier", None)
+    if ids != [7]:
+        fail(f"subscription identifier not delivered: {ids}")
+    for c in [pub, never, always, keep, plain, ident]:
+        stop(c)
+
+
 def websocket(ws_port, tcp_port):
     # Over WebSocket, in both versions: publish to a TCP subscriber (started by the test), and
     # receive what a TCP client publishes.
@@ -204,6 +264,7 @@ PROBES = {
     "keepalive-zero": keepalive_zero,
     "assigned-id": assigned_id,
     "session-expiry": session_expiry,
+    "subscription-options": subscription_options,
 }
 
 if __name__ == "__main__":
