@@ -10,6 +10,7 @@ pub struct ServiceStatus {
     pub running: bool,
     /// The address actually bound (the port may differ from the settings after a fallback).
     pub address: Option<std::net::SocketAddr>,
+    pub listeners: Vec<super::Listener>,
     pub settings: BrokerSettings,
     pub clients_connected: usize,
     /// Why the last start failed, in words.
@@ -45,6 +46,11 @@ impl BrokerService {
         ServiceStatus {
             running: state.broker.is_some(),
             address: state.broker.as_ref().map(Broker::local_addr),
+            listeners: state
+                .broker
+                .as_ref()
+                .map(|b| b.listeners().to_vec())
+                .unwrap_or_default(),
             settings: state.settings.clone(),
             clients_connected: state.broker.as_ref().map_or(0, |b| b.clients().len()),
             last_error: state.last_error.clone(),

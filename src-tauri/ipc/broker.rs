@@ -15,6 +15,8 @@ pub struct BrokerStatus {
     pub running: bool,
     /// `host:port` actually listened on, when running.
     pub address: Option<String>,
+    /// Every listener, as URLs (`mqtt://127.0.0.1:1883`, `ws://…`, `mqtts://…`).
+    pub listeners: Vec<String>,
     /// True when the broker listens beyond loopback (reachable from the network).
     pub exposed: bool,
     pub settings: BrokerSettingsView,
@@ -30,9 +32,20 @@ pub struct BrokerSettingsView {
     /// `127.0.0.1` (this computer only) or `0.0.0.0` (every network interface), or an address.
     pub bind: String,
     pub port: u16,
+    pub websocket_port: Option<u16>,
+    pub tls: Option<TlsView>,
     pub max_packet_size: u32,
     /// Usernames that may connect; empty means anyone may.
     pub usernames: Vec<String>,
+}
+
+/// A TLS listener's settings: its port and PEM files.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsView {
+    pub port: u16,
+    pub cert_path: String,
+    pub key_path: String,
 }
 
 /// A user the broker accepts.
@@ -49,6 +62,10 @@ pub struct BrokerUser {
 pub struct BrokerSettingsInput {
     pub bind: String,
     pub port: u16,
+    /// A WebSocket listener's port, or none.
+    pub websocket_port: Option<u16>,
+    /// A TLS listener, or none.
+    pub tls: Option<TlsView>,
     pub max_packet_size: u32,
     pub users: Vec<BrokerUser>,
 }
@@ -90,10 +107,21 @@ fn view(status: ServiceStatus) -> BrokerStatus {
     BrokerStatus {
         running: status.running,
         address: status.address.map(|a| a.to_string()),
+        listeners: status
+            .listeners
+            .iter()
+            .map(|l| format!("{}://{}", l.scheme, l.address))
+            .collect(),
         exposed: !status.settings.bind.is_loopback(),
         settings: BrokerSettingsView {
             bind: status.settings.bind.to_string(),
             port: status.settings.port,
+            websocket_port: status.settings.websocket_port,
+            tls: status.settings.tls.as_ref().map(|t| TlsView {
+                port: t.port,
+                cert_path: t.cert_path.display().to_string(),
+                key_path: t.key_path.display().to_string(),
+            }),
             max_packet_size: status.settings.max_packet_size as u32,
             usernames,
         },
@@ -164,8 +192,12 @@ pub fn settings_from_input(input: BrokerSettingsInput) -> Result<BrokerSettings,
         port_fallback: false,
         max_packet_size: max,
         users,
-        websocket_port: None,
-        tls: None,
+        websocket_port: input.websocket_port,
+        tls: input.tls.map(|t| crate::broker::TlsSettings {
+            port: t.port,
+            cert_path: t.cert_path.into(),
+            key_path: t.key_path.into(),
+        }),
     })
 }
 
@@ -223,6 +255,8 @@ mod tests {
         BrokerSettingsInput {
             bind: bind.to_string(),
             port: 1883,
+            websocket_port: Some(8083),
+            tls: None,
             max_packet_size: max,
             users: vec![BrokerUser {
                 username: "alice".into(),
@@ -258,6 +292,7 @@ mod tests {
         let status = view(ServiceStatus {
             running: true,
             address: Some("0.0.0.0:1883".parse().unwrap()),
+            listeners: vec![],
             settings: settings_from_input(input("0.0.0.0", 1 << 20)).unwrap(),
             clients_connected: 2,
             last_error: None,

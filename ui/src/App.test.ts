@@ -20,8 +20,16 @@ const info: AppInfo = {
 const running: BrokerStatus = {
   running: true,
   address: '127.0.0.1:1884',
+  listeners: ['mqtt://127.0.0.1:1884'],
   exposed: false,
-  settings: { bind: '127.0.0.1', port: 1883, maxPacketSize: 16 * 1024 * 1024, usernames: [] },
+  settings: {
+    bind: '127.0.0.1',
+    port: 1883,
+    websocketPort: null,
+    tls: null,
+    maxPacketSize: 16 * 1024 * 1024,
+    usernames: [],
+  },
   clientsConnected: 1,
   lastError: null,
 };
@@ -132,10 +140,42 @@ describe('App shell', () => {
     expect(brokerStart).toHaveBeenCalledWith({
       bind: '127.0.0.1',
       port: 1883,
+      websocketPort: null,
+      tls: null,
       maxPacketSize: 16 * 1024 * 1024,
       users: [],
     });
     expect(text(target, 'broker-error')).toBe('port 1883 on 127.0.0.1 is already in use');
+    destroy();
+  });
+
+  it('sends a WebSocket port and users with the new settings', async () => {
+    const brokerStart = vi.fn(async () => running);
+    const { target, destroy } = render(fakePlatform({ brokerStart }));
+    await settle();
+    const type = (input: HTMLInputElement | null | undefined, value: string) => {
+      if (!input) throw new Error('input missing');
+      input.value = value;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    };
+    const labelled = (label: string) =>
+      [...target.querySelectorAll('label')]
+        .find((l) => l.textContent?.trim().startsWith(label))
+        ?.querySelector('input');
+    type(labelled('WebSocket port'), '8083');
+    type(target.querySelector<HTMLInputElement>('[aria-label="New username"]'), 'alice');
+    type(target.querySelector<HTMLInputElement>('[aria-label="New password"]'), 'secret');
+    await settle();
+    [...target.querySelectorAll('button')].find((b) => b.textContent === 'Add user')?.click();
+    await settle();
+    [...target.querySelectorAll('button')].find((b) => b.textContent === 'Apply and restart')?.click();
+    await settle();
+    expect(brokerStart).toHaveBeenCalledWith(
+      expect.objectContaining({
+        websocketPort: 8083,
+        users: [{ username: 'alice', password: 'secret' }],
+      }),
+    );
     destroy();
   });
 });

@@ -11,7 +11,7 @@ export const commands = {
 	/**  The broker's state and address. */
 	brokerStatus: () => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_status")),
 	/**  Starts (or restarts) the broker, with new settings when given. */
-	brokerStart: (settings: BrokerSettingsInput | null) => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_start", { settings })),
+	brokerStart: (settings: BrokerSettingsInput_Deserialize | null) => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_start", { settings })),
 	/**  Stops the broker; its clients are disconnected. */
 	brokerStop: () => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_stop")),
 	/**  Clients connected to the broker right now. */
@@ -29,18 +29,54 @@ export type AppInfo = {
 };
 
 /**  New broker settings from the UI. */
-export type BrokerSettingsInput = {
+export type BrokerSettingsInput = BrokerSettingsInput_Serialize | BrokerSettingsInput_Deserialize;
+
+/**  New broker settings from the UI. */
+export type BrokerSettingsInput_Deserialize = {
 	bind: string,
 	port: number,
+	/**  A WebSocket listener's port, or none. */
+	websocketPort?: number | null,
+	/**  A TLS listener, or none. */
+	tls?: TlsView | null,
+	maxPacketSize: number,
+	users: BrokerUser[],
+};
+
+/**  New broker settings from the UI. */
+export type BrokerSettingsInput_Serialize = {
+	bind: string,
+	port: number,
+	/**  A WebSocket listener's port, or none. */
+	websocketPort: number | null,
+	/**  A TLS listener, or none. */
+	tls: TlsView | null,
 	maxPacketSize: number,
 	users: BrokerUser[],
 };
 
 /**  Broker settings as the UI shows them. Passwords go in, never out. */
-export type BrokerSettingsView = {
+export type BrokerSettingsView = BrokerSettingsView_Serialize | BrokerSettingsView_Deserialize;
+
+/**  Broker settings as the UI shows them. Passwords go in, never out. */
+export type BrokerSettingsView_Deserialize = {
 	/**  `127.0.0.1` (this computer only) or `0.0.0.0` (every network interface), or an address. */
 	bind: string,
 	port: number,
+	websocketPort?: number | null,
+	tls?: TlsView | null,
+	maxPacketSize: number,
+	/**  Usernames that may connect; empty means anyone may. */
+	usernames: string[],
+};
+
+/**  Broker settings as the UI shows them. Passwords go in, never out. */
+export type BrokerSettingsView_Serialize = {
+	/**  `127.0.0.1` (this computer only) or `0.0.0.0` (every network interface), or an address. */
+	bind: string,
+	port: number,
+	websocketPort: number | null,
+	tls: TlsView | null,
 	maxPacketSize: number,
 	/**  Usernames that may connect; empty means anyone may. */
 	usernames: string[],
@@ -54,9 +90,11 @@ export type BrokerStatus_Deserialize = {
 	running: boolean,
 	/**  `host:port` actually listened on, when running. */
 	address?: string | null,
+	/**  Every listener, as URLs (`mqtt://127.0.0.1:1883`, `ws://…`, `mqtts://…`). */
+	listeners: string[],
 	/**  True when the broker listens beyond loopback (reachable from the network). */
 	exposed: boolean,
-	settings: BrokerSettingsView,
+	settings: BrokerSettingsView_Deserialize,
 	clientsConnected: number,
 	/**  Why the last start failed. */
 	lastError?: string | null,
@@ -67,9 +105,11 @@ export type BrokerStatus_Serialize = {
 	running: boolean,
 	/**  `host:port` actually listened on, when running. */
 	address: string | null,
+	/**  Every listener, as URLs (`mqtt://127.0.0.1:1883`, `ws://…`, `mqtts://…`). */
+	listeners: string[],
 	/**  True when the broker listens beyond loopback (reachable from the network). */
 	exposed: boolean,
-	settings: BrokerSettingsView,
+	settings: BrokerSettingsView_Serialize,
 	clientsConnected: number,
 	/**  Why the last start failed. */
 	lastError: string | null,
@@ -134,6 +174,13 @@ export type IpcError = {
 export type SubscriptionView = {
 	filter: string,
 	qos: number,
+};
+
+/**  A TLS listener's settings: its port and PEM files. */
+export type TlsView = {
+	port: number,
+	certPath: string,
+	keyPath: string,
 };
 
 /* Tauri Specta runtime */
