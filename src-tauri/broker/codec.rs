@@ -106,6 +106,14 @@ impl ConnectPacket {
         }
     }
 
+    /// The largest packet an MQTT 5 client accepts, when it says.
+    pub fn client_max_packet(&self) -> Option<u32> {
+        match self {
+            ConnectPacket::V4(_) => None,
+            ConnectPacket::V5(b) => b.0.properties.as_ref().and_then(|p| p.max_packet_size),
+        }
+    }
+
     pub fn has_will(&self) -> bool {
         match self {
             ConnectPacket::V4(c) => c.last_will.is_some(),

@@ -258,6 +258,8 @@ pub struct Door {
     clean: bool,
     /// MQTT 5 session expiry interval; `None` for 3.1.1.
     session_expiry: Option<u32>,
+    /// The largest packet the client accepts (MQTT 5 Maximum Packet Size).
+    client_max_packet: usize,
 }
 
 impl Door {
@@ -281,6 +283,7 @@ impl Door {
             serial,
             clean: true,
             session_expiry: None,
+            client_max_packet: usize::MAX,
         }
     }
 
@@ -452,6 +455,9 @@ impl Door {
         self.clean = connect.clean();
         self.keep_alive = connect.keep_alive();
         self.session_expiry = connect.session_expiry();
+        self.client_max_packet = connect
+            .client_max_packet()
+            .map_or(usize::MAX, |max| max as usize);
 
         if !self.settings.users.is_empty() {
             match connect.login() {
@@ -1073,6 +1079,154 @@ impl Door {
                 self.note_own(out, &bytes, Direction::Outbound);
                 out.to_client.extend_from_slice(&bytes);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(users: &[(&str, &str)]) -> Arc<DoorSettings> {
+        Arc::new(DoorSettings {
+            max_packet_size: 1 << 20,
+            users: users
+                .iter()
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+                .collect(),
+            engine_login: ("engine".into(), "engine-secret".into()),
+        })
+    }
+
+    fn string(text: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        out.extend_from_slice(text);
+    }
+
+    fn connect_v4(client_id: &str, keep_alive: u16, login: Option<(&str, &str)>) -> BytesMut {
+        let mut body = Vec::new();
+        string(b"MQTT", &mut body);
+        body.push(4);
+        body.push(0b10 | if login.is_some() { 0b1100_0000 } else { 0 });
+        body.extend_from_slice(&keep_alive.to_be_bytes());
+        string(client_id.as_bytes(), &mut body);
+        if let Some((u, p)) = login {
+            string(u.as_bytes(), &mut body);
+            string(p.as_bytes(), &mut body);
+        }
+        let mut out = vec![0x10];
+        wire::encode_varint(body.len(), &mut out);
+        out.extend(body);
+        BytesMut::from(&out[..])
+    }
+
+    /// A door past its CONNECT and CONNACK, for a 3.1.1 client.
+    fn open_door() -> Door {
+        let mut door = Door::new(settings(&[]), 1);
+        let mut out = Output::default();
+        door.on_client_bytes(&mut connect_v4("c", 30, None), &mut out);
+        assert!(out.open_engine);
+        let mut connack = BytesMut::from(&[0x20, 0x03, 0x00, 0x00, 0x00][..]);
+        out.clear();
+        door.on_engine_bytes(&mut connack, &mut out);
+        assert!(out.connected);
+        assert_eq!(
+            out.to_client,
+            vec![0x20, 0x02, 0x00, 0x00],
+            "v5 CONNACK translated"
+        );
+        door
+    }
+
+    #[test]
+    fn connect_is_rewritten_for_the_engine() {
+        let mut door = Door::new(settings(&[("alice", "pw")]), 7);
+        let mut out = Output::default();
+        door.on_client_bytes(&mut connect_v4("dev", 0, Some(("alice", "pw"))), &mut out);
+        assert!(out.open_engine && out.close.is_none());
+        assert!(
+            door.pings_engine(),
+            "keep-alive 0 makes the door ping the engine"
+        );
+        let engine_connect = ConnectPacket::decode(&out.to_engine, ProtocolVersion::V5)
+            .expect("the engine gets an MQTT 5 CONNECT");
+        assert_eq!(engine_connect.client_id(), "dev");
+        assert_eq!(engine_connect.keep_alive(), ENGINE_KEEP_ALIVE_FOR_ZERO);
+        assert_eq!(engine_connect.login(), Some(("engine", "engine-secret")));
+    }
+
+    #[test]
+    fn refusals_carry_the_right_codes() {
+        let mut door = Door::new(settings(&[("alice", "pw")]), 1);
+        let mut out = Output::default();
+        door.on_client_bytes(&mut connect_v4("dev", 30, Some(("alice", "no"))), &mut out);
+        assert_eq!(out.to_client, vec![0x20, 0x02, 0x00, 0x04]);
+        assert!(matches!(out.close, Some(CloseReason::Refused(_))));
+        assert!(out.to_engine.is_empty(), "nothing reaches the engine");
+    }
+
+    #[test]
+    fn delivery_uses_the_minimum_qos_and_acks_the_engine() {
+        let mut door = open_door();
+        // The engine delivers at QoS 1 (the subscription's) a message published at QoS 0.
+        let marker = Marker {
+            qos: 0,
+            sent_at_ms: now_ms(),
+            origin: 99,
+            ..Marker::default()
+        };
+        let mut properties = Vec::new();
+        wire::push_user_property(&mut properties, MARKER_KEY, &marker.encode());
+        let mut packet = Vec::new();
+        wire::encode_publish(&mut packet, 0b0010, b"t", Some(5), Some(&properties), b"hi");
+        let mut out = Output::default();
+        door.on_engine_bytes(&mut BytesMut::from(&packet[..]), &mut out);
+        assert_eq!(
+            out.to_client,
+            vec![0x30, 0x05, 0x00, 0x01, b't', b'h', b'i']
+        );
+        assert_eq!(
+            out.to_engine,
+            vec![0x40, 0x02, 0x00, 0x05],
+            "the door acks the engine"
+        );
+    }
+
+    #[test]
+    fn markers_round_trip() {
+        let marker = Marker {
+            qos: 2,
+            empty: true,
+            retain: true,
+            sent_at_ms: 1_700_000_000_123,
+            origin: 42,
+        };
+        assert_eq!(Marker::decode(&marker.encode()), Some(marker));
+        assert_eq!(Marker::decode("q1@nonsense#1"), None);
+        assert_eq!(Marker::decode(""), None);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_door() {
+        let mut seed = 0x853C_49E6_748F_EA9Bu64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            let mut door = if round % 2 == 0 {
+                Door::new(settings(&[]), 1)
+            } else {
+                open_door()
+            };
+            let len = (next() % 64) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let mut out = Output::default();
+            door.on_client_bytes(&mut BytesMut::from(&bytes[..]), &mut out);
+            let mut out = Output::default();
+            door.on_engine_bytes(&mut BytesMut::from(&bytes[..]), &mut out);
         }
     }
 }

@@ -242,6 +242,33 @@ def subscription_options(port):
         stop(c)
 
 
+def max_packet_size(port):
+    # A client that accepts at most 200 bytes never gets a larger packet; smaller ones arrive.
+    c = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                    client_id="small", protocol=mqtt.MQTTv5)
+    got = []
+    ready = threading.Event()
+    c.on_connect = lambda *a: ready.set()
+    c.on_message = lambda cl, u, m: got.append(m.payload)
+    props = Properties(PacketTypes.CONNECT)
+    props.MaximumPacketSize = 200
+    c.connect(HOST, port, properties=props)
+    c.loop_start()
+    if not ready.wait(PATIENCE):
+        fail("no CONNACK")
+    subscribe(c, "size/t", qos=1)
+    pub = client(port, "size-pub")
+    pub.publish("size/t", b"x" * 1000, qos=1).wait_for_publish(PATIENCE)
+    pub.publish("size/t", b"small", qos=1).wait_for_publish(PATIENCE)
+    deadline = time.time() + PATIENCE
+    while not got and time.time() < deadline:
+        time.sleep(0.02)
+    if got != [b"small"]:
+        fail(f"expected only the small message, got {[len(p) for p in got]} bytes")
+    stop(pub)
+    stop(c)
+
+
 def websocket(ws_port, tcp_port):
     # Over WebSocket, in both versions: publish to a TCP subscriber (started by the test), and
     # receive what a TCP client publishes.
@@ -265,6 +292,7 @@ PROBES = {
     "assigned-id": assigned_id,
     "session-expiry": session_expiry,
     "subscription-options": subscription_options,
+    "max-packet-size": max_packet_size,
 }
 
 if __name__ == "__main__":
