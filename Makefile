@@ -18,7 +18,7 @@ APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxd
 	mosquitto mosquitto-clients python3-pip openssl
 
 .PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui deps-python ui \
-	bindings package clean bench-broker
+	bindings package clean bench-broker bench-traffic
 
 help:
 	@echo "make run      build and start MQTT Workbench (needs a display)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bindings regenerate ui/src/lib/platform/bindings.ts from src-tauri/ipc"
 	@echo "make package  build a release .deb and .rpm (target/release/bundle/)"
 	@echo "make bench-broker  embedded broker vs mosquitto throughput (release build)"
+	@echo "make bench-traffic traffic model: ingest rate, memory, view frames, soak"
 
 ## Installing what is missing ---------------------------------------------------------------
 
@@ -100,6 +101,10 @@ test-e2e: ui deps-tools
 # Throughput of the embedded broker against mosquitto, side by side (release build).
 bench-broker: deps-system
 	cargo bench --bench broker_throughput
+
+# The traffic model: ingest rate, memory per topic and message, view frames, a 10-minute soak.
+bench-traffic:
+	cargo bench --bench traffic_model
 
 bindings:
 	UPDATE_BINDINGS=1 cargo test $(FEATURES) --test ipc_contract

@@ -528,6 +528,12 @@ impl Door {
                 return self.close(out, reason, Some(reason::MALFORMED_PACKET));
             }
         };
+        let mut summary = summary;
+        if summary.kind == PacketKind::Publish {
+            // The traffic model keeps the payload; the packet's own buffer is not held on to.
+            let start = frame.len() - summary.payload_len;
+            summary.payload = Some(bytes::Bytes::copy_from_slice(&packet[start..frame.len()]));
+        }
         let kind = summary.kind;
         let packet_id = summary.packet_id.unwrap_or(0);
         let qos = summary.qos;
@@ -1007,6 +1013,7 @@ impl Door {
                 payload_len: payload.len(),
                 size: out.to_client.len() - before,
                 reason: None,
+                payload: None,
             },
         ));
         Ok(())

@@ -170,6 +170,7 @@ pub fn summarize(
         payload_len: 0,
         size: frame.len(),
         reason: None,
+        payload: None,
     };
     match kind {
         PacketKind::Publish => {

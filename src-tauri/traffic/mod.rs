@@ -1,7 +1,19 @@
 //! The traffic model every view reads: per source, a topic tree, rates, bounded message history,
 //! clients and subscriptions seen, and the packet log. Fed over bounded channels; memory is capped
 //! everywhere and nothing grows with uptime. Pure Rust: never imports `tauri`.
+//!
+//! - [`packet`]: what one packet on the wire was (shared with the broker and the sessions).
+//! - [`tree`]: the topic tree with counts, previews, rates and histories.
+//! - [`history`]: bounded per-topic history and the global memory limit.
+//! - [`rates`]: exact per-second windows and compact per-topic rate estimates.
+//! - [`view`]: the tree flattened by what is expanded or filtered, served as row windows.
+//! - [`source`]: one source's whole model (tree, global rates, packet log, clients seen).
 
+pub mod history;
 pub mod packet;
+pub mod rates;
+pub mod source;
+pub mod tree;
+pub mod view;
 
 pub use packet::{Direction, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};

@@ -117,6 +117,8 @@ pub struct PacketSummary {
     pub size: usize,
     /// The reason or return code of an acknowledgement (CONNACK, PUBACK, SUBACK's first, ...).
     pub reason: Option<u8>,
+    /// The payload of a PUBLISH coming into the source (a copy; the tree keeps it in history).
+    pub payload: Option<bytes::Bytes>,
 }
 
 /// One packet, as observed at a source.

@@ -1,0 +1,147 @@
+//! Bounded message history: each topic keeps its latest messages up to a count and a byte limit,
+//! and the tree as a whole stays under a global byte limit by dropping the history of the least
+//! recently active topics first.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    pub qos: u8,
+    pub retain: bool,
+    pub payload: Bytes,
+}
+
+impl StoredMessage {
+    /// What the message costs in memory, as the limits count it: the payload plus a fixed
+    /// overhead for the record and its allocation.
+    pub fn cost(&self) -> usize {
+        self.payload.len() + MESSAGE_OVERHEAD
+    }
+}
+
+/// Bytes a stored message costs beyond its payload (record, `Bytes` handle, allocator slack).
+pub const MESSAGE_OVERHEAD: usize = 64;
+
+/// The history limits (all configurable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    pub per_topic_messages: usize,
+    pub per_topic_bytes: usize,
+    pub total_bytes: usize,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        HistoryLimits {
+            per_topic_messages: 100,
+            per_topic_bytes: 1024 * 1024,
+            total_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// A topic's recent messages, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    messages: VecDeque<StoredMessage>,
+    bytes: usize,
+}
+
+impl History {
+    /// Adds a message, dropping the oldest ones over the per-topic limits. Returns the change in
+    /// bytes held (may be negative).
+    pub fn push(&mut self, message: StoredMessage, limits: &HistoryLimits) -> isize {
+        let before = self.bytes as isize;
+        let cost = message.cost();
+        if cost > limits.per_topic_bytes || limits.per_topic_messages == 0 {
+            // Too large to keep at all: the history keeps only what fits (nothing of this).
+            self.clear();
+            return -before;
+        }
+        self.bytes += cost;
+        self.messages.push_back(message);
+        while self.messages.len() > limits.per_topic_messages || self.bytes > limits.per_topic_bytes
+        {
+            if let Some(old) = self.messages.pop_front() {
+                self.bytes -= old.cost();
+            }
+        }
+        self.bytes as isize - before
+    }
+
+    /// Drops everything; returns the bytes freed.
+    pub fn clear(&mut self) -> usize {
+        let freed = self.bytes;
+        self.messages = VecDeque::new();
+        self.bytes = 0;
+        freed
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    pub fn latest(&self) -> Option<&StoredMessage> {
+        self.messages.back()
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &StoredMessage> {
+        self.messages.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(len: usize) -> StoredMessage {
+        StoredMessage {
+            time_ms: 0,
+            qos: 0,
+            retain: false,
+            payload: Bytes::from(vec![0u8; len]),
+        }
+    }
+
+    #[test]
+    fn keeps_within_both_limits() {
+        let limits = HistoryLimits {
+            per_topic_messages: 3,
+            per_topic_bytes: 1000,
+            total_bytes: usize::MAX,
+        };
+        let mut history = History::default();
+        for _ in 0..10 {
+            history.push(message(10), &limits);
+        }
+        assert_eq!(history.len(), 3);
+        assert_eq!(history.bytes(), 3 * (10 + MESSAGE_OVERHEAD));
+        history.push(message(800), &limits);
+        assert_eq!(
+            history.len(),
+            2,
+            "the large message pushed out old ones until it fit"
+        );
+        assert!(history.bytes() <= limits.per_topic_bytes);
+        let held = history.bytes() as isize;
+        let change = history.push(message(5000), &limits);
+        assert!(
+            history.is_empty(),
+            "a message above the topic limit is not kept"
+        );
+        assert_eq!(change, -held);
+    }
+}

@@ -1,0 +1,235 @@
+//! One source's model (the embedded broker, or one client session): its topic tree, the rate of
+//! its messages, its packet log and the clients it has seen. Everything here is bounded.
+
+use super::history::HistoryLimits;
+use super::packet::{Direction, PacketEvent, PacketKind};
+use super::rates::RateWindow;
+use super::tree::{Incoming, TopicTree};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+/// Limits of one source's model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceLimits {
+    pub history: HistoryLimits,
+    /// Packets kept in the packet log.
+    pub packets: usize,
+    /// Clients remembered.
+    pub clients: usize,
+}
+
+impl Default for SourceLimits {
+    fn default() -> Self {
+        SourceLimits {
+            history: HistoryLimits::default(),
+            packets: 10_000,
+            clients: 10_000,
+        }
+    }
+}
+
+/// A client as the traffic showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSeen {
+    pub client_id: Arc<str>,
+    pub remote: Option<std::net::SocketAddr>,
+    pub first_seen_ms: u64,
+    pub last_seen_ms: u64,
+    pub subscriptions: BTreeSet<String>,
+    pub publishes: u64,
+}
+
+/// One source's traffic.
+#[derive(Debug)]
+pub struct SourceModel {
+    pub tree: TopicTree,
+    /// Messages published into this source, per second.
+    pub rates: RateWindow,
+    /// Messages delivered out of this source, per second.
+    pub rates_out: RateWindow,
+    packets: VecDeque<PacketEvent>,
+    packets_total: u64,
+    clients: HashMap<Arc<str>, ClientSeen>,
+    limits: SourceLimits,
+}
+
+fn millis(time: std::time::SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl SourceModel {
+    pub fn new(limits: SourceLimits) -> SourceModel {
+        SourceModel {
+            tree: TopicTree::new(limits.history),
+            rates: RateWindow::default(),
+            rates_out: RateWindow::default(),
+            packets: VecDeque::with_capacity(limits.packets.min(1024)),
+            packets_total: 0,
+            clients: HashMap::new(),
+            limits,
+        }
+    }
+
+    /// Takes in one packet: every packet goes to the log; a PUBLISH into the source also goes to
+    /// the topic tree (its payload moves there; the log keeps only the packet's fields).
+    pub fn ingest(&mut self, mut event: PacketEvent) {
+        let time_ms = millis(event.time);
+        let second = time_ms / 1000;
+        let summary = &mut event.summary;
+        if summary.kind == PacketKind::Publish {
+            match event.direction {
+                Direction::Inbound => {
+                    let payload = summary.payload.take().unwrap_or_default();
+                    if let Some(topic) = summary.topic.as_deref() {
+                        self.tree.record(&Incoming {
+                            topic,
+                            payload: &payload,
+                            qos: summary.qos,
+                            retain: summary.retain,
+                            time_ms,
+                        });
+                    }
+                    self.rates.record(second, summary.payload_len as u64);
+                }
+                Direction::Outbound => {
+                    summary.payload = None;
+                    self.rates_out.record(second, summary.payload_len as u64);
+                }
+            }
+        }
+        self.note_client(&event, time_ms);
+        self.packets_total += 1;
+        if self.packets.len() >= self.limits.packets {
+            self.packets.pop_front();
+        }
+        self.packets.push_back(event);
+    }
+
+    fn note_client(&mut self, event: &PacketEvent, time_ms: u64) {
+        if event.client_id.is_empty() {
+            return;
+        }
+        if !self.clients.contains_key(&event.client_id) && self.clients.len() >= self.limits.clients
+        {
+            // Forget the client seen longest ago.
+            if let Some(oldest) = self
+                .clients
+                .values()
+                .min_by_key(|c| c.last_seen_ms)
+                .map(|c| c.client_id.clone())
+            {
+                self.clients.remove(&oldest);
+            }
+        }
+        let client = self
+            .clients
+            .entry(event.client_id.clone())
+            .or_insert_with(|| ClientSeen {
+                client_id: event.client_id.clone(),
+                remote: event.remote,
+                first_seen_ms: time_ms,
+                last_seen_ms: time_ms,
+                subscriptions: BTreeSet::new(),
+                publishes: 0,
+            });
+        client.last_seen_ms = time_ms;
+        if event.direction == Direction::Inbound {
+            match event.summary.kind {
+                PacketKind::Publish => client.publishes += 1,
+                PacketKind::Subscribe => {
+                    if let Some(filter) = &event.summary.topic {
+                        client.subscriptions.insert(filter.clone());
+                    }
+                }
+                PacketKind::Unsubscribe => {
+                    if let Some(filter) = &event.summary.topic {
+                        client.subscriptions.remove(filter);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The packet log, oldest first.
+    pub fn packets(&self) -> impl DoubleEndedIterator<Item = &PacketEvent> {
+        self.packets.iter()
+    }
+
+    /// Packets seen since the model was made or cleared (the log keeps only the latest).
+    pub fn packets_total(&self) -> u64 {
+        self.packets_total
+    }
+
+    pub fn clients(&self) -> Vec<&ClientSeen> {
+        let mut list: Vec<&ClientSeen> = self.clients.values().collect();
+        list.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        list
+    }
+
+    /// Forgets all traffic (the tree, rates, packets and clients).
+    pub fn clear(&mut self) {
+        *self = SourceModel::new(self.limits);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::packet::PacketSummary;
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn publish(client: &str, topic: &str, payload: &[u8], second: u64) -> PacketEvent {
+        PacketEvent {
+            connection: 1,
+            client_id: Arc::from(client),
+            remote: None,
+            direction: Direction::Inbound,
+            summary: PacketSummary {
+                kind: PacketKind::Publish,
+                packet_id: None,
+                qos: 0,
+                retain: false,
+                dup: false,
+                topic: Some(topic.to_string()),
+                payload_len: payload.len(),
+                size: payload.len() + 4 + topic.len(),
+                reason: None,
+                payload: Some(bytes::Bytes::copy_from_slice(payload)),
+            },
+            time: SystemTime::UNIX_EPOCH + Duration::from_secs(second),
+        }
+    }
+
+    #[test]
+    fn publishes_feed_the_tree_and_the_log_stays_bounded() {
+        let mut model = SourceModel::new(SourceLimits {
+            packets: 5,
+            ..SourceLimits::default()
+        });
+        for i in 0..20 {
+            model.ingest(publish("sensor", "s/t", b"42", 100 + i / 10));
+        }
+        assert_eq!(
+            model
+                .tree
+                .node(model.tree.find("s/t").unwrap())
+                .unwrap()
+                .own_count,
+            20
+        );
+        assert_eq!(model.packets().count(), 5);
+        assert_eq!(model.packets_total(), 20);
+        assert!(
+            model.packets().all(|p| p.summary.payload.is_none()),
+            "the log keeps no payloads"
+        );
+        assert_eq!(model.rates.rates(102).messages_1s, 10.0);
+        let clients = model.clients();
+        assert_eq!(clients.len(), 1);
+        assert_eq!(clients[0].publishes, 20);
+    }
+}

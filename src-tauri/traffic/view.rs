@@ -1,0 +1,313 @@
+//! The tree as the UI scrolls it: flattened by what is expanded (or by a filter), served as
+//! windows of rows. The flattened order is cached until the tree grows or the view changes, so a
+//! frame costs only the rows on screen.
+
+use super::tree::{NodeId, TopicTree, ROOT};
+use crate::topic::{self, TopicError};
+use std::collections::HashSet;
+
+/// What the tree shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TreeFilter {
+    #[default]
+    All,
+    /// Topics containing this text.
+    Substring(String),
+    /// Topics matching this MQTT filter (`+` and `#`).
+    Wildcard(String),
+}
+
+impl TreeFilter {
+    /// Reads what a user typed: a text with `+` or `#` is a topic filter, any other a substring.
+    pub fn parse(text: &str) -> Result<TreeFilter, TopicError> {
+        let text = text.trim();
+        if text.is_empty() {
+            Ok(TreeFilter::All)
+        } else if topic::has_wildcard(text) {
+            topic::validate_filter(text)?;
+            Ok(TreeFilter::Wildcard(text.to_string()))
+        } else {
+            Ok(TreeFilter::Substring(text.to_string()))
+        }
+    }
+
+    fn accepts(&self, topic: &str) -> bool {
+        match self {
+            TreeFilter::All => true,
+            TreeFilter::Substring(text) => topic.contains(text.as_str()),
+            TreeFilter::Wildcard(filter) => topic::matches(filter, topic),
+        }
+    }
+}
+
+/// One visible row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: NodeId,
+    pub depth: u16,
+    pub name: String,
+    pub topic: String,
+    pub own_count: u64,
+    pub subtree_count: u64,
+    pub has_children: bool,
+    pub expanded: bool,
+    pub retained: bool,
+    pub last_time_ms: u64,
+    /// Messages in the last complete second.
+    pub rate: f64,
+    /// The start of the last payload, as text (invalid UTF-8 shown as U+FFFD).
+    pub preview: String,
+    pub payload_len: u32,
+}
+
+#[derive(Debug, Default)]
+struct Flattened {
+    structure_version: u64,
+    view_version: u64,
+    rows: Vec<NodeId>,
+}
+
+/// What one viewer of a tree has expanded and filtered.
+#[derive(Debug, Default)]
+pub struct TreeView {
+    expanded: HashSet<NodeId>,
+    filter: TreeFilter,
+    view_version: u64,
+    cache: Option<Flattened>,
+}
+
+impl TreeView {
+    pub fn is_expanded(&self, id: NodeId) -> bool {
+        self.expanded.contains(&id)
+    }
+
+    pub fn set_expanded(&mut self, id: NodeId, expanded: bool) {
+        let changed = if expanded {
+            self.expanded.insert(id)
+        } else {
+            self.expanded.remove(&id)
+        };
+        if changed {
+            self.view_version += 1;
+        }
+    }
+
+    pub fn expand_all(&mut self, tree: &TopicTree) {
+        self.expanded = tree
+            .ids()
+            .filter(|id| tree.node(*id).is_some_and(|n| !n.children.is_empty()))
+            .collect();
+        self.view_version += 1;
+    }
+
+    pub fn collapse_all(&mut self) {
+        self.expanded.clear();
+        self.view_version += 1;
+    }
+
+    pub fn filter(&self) -> &TreeFilter {
+        &self.filter
+    }
+
+    pub fn set_filter(&mut self, filter: TreeFilter) {
+        if filter != self.filter {
+            self.filter = filter;
+            self.view_version += 1;
+        }
+    }
+
+    /// The flattened rows, rebuilt only when the tree or the view changed.
+    fn flattened(&mut self, tree: &mut TopicTree) -> &[NodeId] {
+        let fresh = self.cache.as_ref().is_some_and(|c| {
+            c.structure_version == tree.structure_version() && c.view_version == self.view_version
+        });
+        if !fresh {
+            let rows = self.flatten(tree);
+            self.cache = Some(Flattened {
+                structure_version: tree.structure_version(),
+                view_version: self.view_version,
+                rows,
+            });
+        }
+        self.cache
+            .as_ref()
+            .map(|c| c.rows.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn flatten(&self, tree: &mut TopicTree) -> Vec<NodeId> {
+        // With a filter, only matching topics and their ancestors show, all expanded.
+        let visible: Option<HashSet<NodeId>> = match &self.filter {
+            TreeFilter::All => None,
+            filter => {
+                let mut visible = HashSet::new();
+                let ids: Vec<NodeId> = tree.ids().collect();
+                for id in ids {
+                    if tree.node(id).is_some_and(|n| n.own_count > 0)
+                        && filter.accepts(&tree.topic_of(id))
+                    {
+                        let mut at = id;
+                        while at != ROOT && visible.insert(at) {
+                            at = tree.node(at).map_or(ROOT, |n| n.parent);
+                        }
+                    }
+                }
+                Some(visible)
+            }
+        };
+        let mut rows = Vec::new();
+        let mut stack = vec![ROOT];
+        while let Some(id) = stack.pop() {
+            if id != ROOT {
+                rows.push(id);
+                let open = match &visible {
+                    Some(_) => true,
+                    None => self.expanded.contains(&id),
+                };
+                if !open {
+                    continue;
+                }
+            }
+            tree.sort_children(id);
+            if let Some(node) = tree.node(id) {
+                for child in node.children.iter().rev() {
+                    if visible.as_ref().is_none_or(|v| v.contains(child)) {
+                        stack.push(*child);
+                    }
+                }
+            }
+        }
+        rows
+    }
+
+    /// How many rows the view has.
+    pub fn row_count(&mut self, tree: &mut TopicTree) -> usize {
+        self.flattened(tree).len()
+    }
+
+    /// The position of a node among the rows, if it shows.
+    pub fn position(&mut self, tree: &mut TopicTree, id: NodeId) -> Option<usize> {
+        self.flattened(tree).iter().position(|r| *r == id)
+    }
+
+    /// Rows `from..from + count`, as of `now_ms`.
+    pub fn rows(
+        &mut self,
+        tree: &mut TopicTree,
+        from: usize,
+        count: usize,
+        now_ms: u64,
+    ) -> Vec<Row> {
+        let ids: Vec<NodeId> = self
+            .flattened(tree)
+            .iter()
+            .skip(from)
+            .take(count)
+            .copied()
+            .collect();
+        let filtered = self.filter != TreeFilter::All;
+        ids.into_iter()
+            .filter_map(|id| {
+                let node = tree.node(id)?;
+                Some(Row {
+                    id,
+                    depth: node.depth,
+                    name: node.name.to_string(),
+                    topic: tree.topic_of(id),
+                    own_count: node.own_count,
+                    subtree_count: node.subtree_count,
+                    has_children: !node.children.is_empty(),
+                    expanded: filtered || self.expanded.contains(&id),
+                    retained: node.retained,
+                    last_time_ms: node.last_time_ms,
+                    rate: node.rate.rates(now_ms / 1000).messages_1s,
+                    preview: String::from_utf8_lossy(node.preview()).into_owned(),
+                    payload_len: node.last_payload_len,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::history::HistoryLimits;
+    use super::super::tree::Incoming;
+    use super::*;
+
+    fn tree_with(topics: &[&str]) -> TopicTree {
+        let mut tree = TopicTree::new(HistoryLimits::default());
+        for (i, topic) in topics.iter().enumerate() {
+            tree.record(&Incoming {
+                topic,
+                payload: b"p",
+                qos: 0,
+                retain: false,
+                time_ms: i as u64,
+            });
+        }
+        tree
+    }
+
+    fn names(rows: &[Row]) -> Vec<String> {
+        rows.iter()
+            .map(|r| format!("{}{}", " ".repeat(r.depth as usize - 1), r.name))
+            .collect()
+    }
+
+    #[test]
+    fn expanding_reveals_sorted_children() {
+        let mut tree = tree_with(&["b/2", "a/1", "b/1", "c"]);
+        let mut view = TreeView::default();
+        assert_eq!(names(&view.rows(&mut tree, 0, 10, 0)), ["a", "b", "c"]);
+        let b = tree.find("b").unwrap();
+        view.set_expanded(b, true);
+        assert_eq!(
+            names(&view.rows(&mut tree, 0, 10, 0)),
+            ["a", "b", " 1", " 2", "c"]
+        );
+        assert_eq!(names(&view.rows(&mut tree, 2, 2, 0)), [" 1", " 2"]);
+        view.collapse_all();
+        assert_eq!(view.row_count(&mut tree), 3);
+        view.expand_all(&tree);
+        assert_eq!(view.row_count(&mut tree), 6);
+    }
+
+    #[test]
+    fn filters_show_matches_with_their_ancestors() {
+        let mut tree = tree_with(&[
+            "home/kitchen/temp",
+            "home/hall/temp",
+            "office/temp",
+            "home/kitchen/light",
+        ]);
+        let mut view = TreeView::default();
+        view.set_filter(TreeFilter::parse("home/+/temp").unwrap());
+        assert_eq!(
+            names(&view.rows(&mut tree, 0, 10, 0)),
+            ["home", " hall", "  temp", " kitchen", "  temp"]
+        );
+        view.set_filter(TreeFilter::parse("light").unwrap());
+        assert_eq!(
+            names(&view.rows(&mut tree, 0, 10, 0)),
+            ["home", " kitchen", "  light"]
+        );
+        assert!(TreeFilter::parse("sport/+/player#").is_err());
+        assert_eq!(TreeFilter::parse("  ").unwrap(), TreeFilter::All);
+    }
+
+    #[test]
+    fn new_topics_invalidate_the_cache() {
+        let mut tree = tree_with(&["a"]);
+        let mut view = TreeView::default();
+        assert_eq!(view.row_count(&mut tree), 1);
+        tree.record(&Incoming {
+            topic: "b",
+            payload: b"",
+            qos: 0,
+            retain: false,
+            time_ms: 9,
+        });
+        assert_eq!(view.row_count(&mut tree), 2);
+    }
+}
