@@ -90,7 +90,7 @@ test-rust: ui deps-python
 	cargo test $(FEATURES)
 
 test-ui: deps-ui
-	cd ui && npm test
+	cd ui && timeout 900 npm test
 
 # The real window under a virtual display, driven through tauri-driver and WebKitWebDriver.
 # Screenshots land in target/e2e-screenshots/.

@@ -39,16 +39,31 @@ pub fn install_crypto_provider() {
 pub fn run_app() -> Result<(), tauri::Error> {
     install_crypto_provider();
     let specta = ipc::specta_builder();
+    let hub = traffic::hub::TrafficHub::new(traffic::source::SourceLimits::default());
+    // Bounded: if the model ever fell behind, the broker drops (and counts) events instead of
+    // slowing down or growing memory.
+    let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
     let broker = std::sync::Arc::new(broker::service::BrokerService::new(
         broker::BrokerSettings::default(),
-        None,
+        Some(events_tx),
     ));
+    let sink = std::sync::Arc::new(ipc::traffic::FrameSink::default());
     let starting = broker.clone();
+    let (pump_hub, pump_sink, dropped_from) = (hub.clone(), sink.clone(), broker.clone());
+    let ingest_hub = hub.clone();
     tauri::Builder::default()
         .manage(broker)
+        .manage(hub)
+        .manage(sink)
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
+            tauri::async_runtime::spawn(ingest_hub.ingest_broker(events_rx));
+            tauri::async_runtime::spawn(ipc::traffic::pump_frames(
+                pump_hub,
+                pump_sink,
+                move || dropped_from.events_dropped(),
+            ));
             // The broker starts with the app, on 127.0.0.1:1883 or the next free port; a
             // failure is kept for the UI to show, and the app runs on without it.
             tauri::async_runtime::spawn(async move {

@@ -36,15 +36,25 @@ fn one_port_serves_mqtt_311_and_5() {
 
     assert!(mosquitto_pub(
         &port,
-        &["-V", "mqttv311", "-t", "mixed/a", "-m", "from 3.1.1"]
+        &[
+            "-q",
+            "1",
+            "-V",
+            "mqttv311",
+            "-t",
+            "mixed/a",
+            "-m",
+            "from 3.1.1"
+        ]
     )
     .status
     .success());
-    assert!(
-        mosquitto_pub(&port, &["-V", "mqttv5", "-t", "mixed/b", "-m", "from 5"])
-            .status
-            .success()
-    );
+    assert!(mosquitto_pub(
+        &port,
+        &["-q", "1", "-V", "mqttv5", "-t", "mixed/b", "-m", "from 5"]
+    )
+    .status
+    .success());
 
     for output in [finish(v5_sub), finish(v311_sub)] {
         assert_eq!(output, "mixed/a from 3.1.1\nmixed/b from 5\n");
@@ -166,16 +176,20 @@ fn sys_counts_messages_and_retained() {
     let port = broker.port();
     for i in 0..3 {
         let topic = format!("keep/{i}");
-        assert!(mosquitto_pub(&port, &["-r", "-t", &topic, "-m", "v"])
-            .status
-            .success());
+        assert!(
+            mosquitto_pub(&port, &["-q", "1", "-r", "-t", &topic, "-m", "v"])
+                .status
+                .success()
+        );
     }
-    let values: HashMap<String, String> = broker.broker().sys_values().into_iter().collect();
-    assert_eq!(values["$SYS/broker/retained messages/count"], "3");
-    let received: u64 = values["$SYS/broker/publish/messages/received"]
-        .parse()
-        .unwrap();
-    assert_eq!(received, 3);
+    // mosquitto_pub may exit before the broker has read its last packet: wait for the counts.
+    let values =
+        || -> HashMap<String, String> { broker.broker().sys_values().into_iter().collect() };
+    wait_until("three publishes counted", || {
+        values()["$SYS/broker/publish/messages/received"] == "3"
+    });
+    assert_eq!(values()["$SYS/broker/retained messages/count"], "3");
+    assert_eq!(values()["$SYS/broker/publish/messages/received"], "3");
 }
 
 #[test]
@@ -433,10 +447,13 @@ fn delivered_qos_is_the_minimum_of_publish_and_subscription() {
 fn only_a_retained_empty_publish_clears_the_retained_message() {
     let broker = TestBroker::default_settings();
     let port = broker.port();
-    assert!(mosquitto_pub(&port, &["-r", "-t", "kept", "-m", "state"])
-        .status
-        .success());
+    assert!(
+        mosquitto_pub(&port, &["-q", "1", "-r", "-t", "kept", "-m", "state"])
+            .status
+            .success()
+    );
 
+    // QoS 1 throughout: mosquitto_pub then returns only once the broker has taken each message.
     // A non-retained empty publish reaches subscribers empty, and leaves the retained message.
     let live = mosquitto_sub(
         &port,
@@ -452,14 +469,16 @@ fn only_a_retained_empty_publish_clears_the_retained_message() {
         ],
     );
     broker.wait_for_subscription("live", "kept");
-    assert!(mosquitto_pub(&port, &["-t", "kept", "-n"]).status.success());
+    assert!(mosquitto_pub(&port, &["-q", "1", "-t", "kept", "-n"])
+        .status
+        .success());
     assert_eq!(finish(live), "[state] retained=1\n[] retained=0\n");
     let later = mosquitto_sub(&port, &["-t", "kept", "-C", "1"]);
     assert_eq!(finish(later), "state\n");
 
     // A retained empty publish deletes it: a new subscriber gets nothing retained, only the
     // next live message.
-    assert!(mosquitto_pub(&port, &["-r", "-t", "kept", "-n"])
+    assert!(mosquitto_pub(&port, &["-q", "1", "-r", "-t", "kept", "-n"])
         .status
         .success());
     let fresh = mosquitto_sub(&port, &["-i", "fresh", "-t", "kept", "-C", "1"]);

@@ -269,6 +269,13 @@ impl Broker {
         self.state.clients()
     }
 
+    /// Events dropped because the consumer fell behind.
+    pub fn events_dropped(&self) -> u64 {
+        self.state
+            .events_dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The current `$SYS` values.
     pub fn sys_values(&self) -> Vec<(String, String)> {
         self.state.sys_values()

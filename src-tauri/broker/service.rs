@@ -97,6 +97,15 @@ impl BrokerService {
         Self::status_of(&state)
     }
 
+    /// Events the running broker dropped because the model fell behind (0 when stopped).
+    pub fn events_dropped(&self) -> u64 {
+        self.state
+            .try_lock()
+            .ok()
+            .and_then(|s| s.broker.as_ref().map(Broker::events_dropped))
+            .unwrap_or(0)
+    }
+
     pub async fn clients(&self) -> Vec<ClientInfo> {
         let state = self.state.lock().await;
         state

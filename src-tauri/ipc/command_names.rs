@@ -5,4 +5,10 @@
     "broker_start",
     "broker_stop",
     "broker_clients",
+    "traffic_watch",
+    "traffic_view",
+    "traffic_expand",
+    "traffic_expand_all",
+    "traffic_clear",
+    "traffic_messages",
 ]

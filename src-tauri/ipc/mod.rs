@@ -9,6 +9,7 @@
 pub mod broker;
 pub mod commands;
 mod error;
+pub mod traffic;
 
 pub use error::IpcError;
 
@@ -30,6 +31,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             broker::broker_start,
             broker::broker_stop,
             broker::broker_clients,
+            traffic::traffic_watch,
+            traffic::traffic_view,
+            traffic::traffic_expand,
+            traffic::traffic_expand_all,
+            traffic::traffic_clear,
+            traffic::traffic_messages,
         ])
         .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.

@@ -10,6 +10,7 @@
 //! - [`source`]: one source's whole model (tree, global rates, packet log, clients seen).
 
 pub mod history;
+pub mod hub;
 pub mod packet;
 pub mod rates;
 pub mod source;

@@ -114,7 +114,7 @@ def message_expiry(port):
     sub = client(port, "expiry-sub", clean=False, session_expiry=300)
     subscribe(sub, "expiry/t")
     stop(sub)
-    time.sleep(0.2)
+    time.sleep(1.0)  # let the broker take the disconnect before anything is published
     pub = client(port, "expiry-pub")
     short = Properties(PacketTypes.PUBLISH)
     short.MessageExpiryInterval = 1
@@ -160,7 +160,7 @@ def session_expiry(port):
     c = client(port, "se-zero", clean=False)
     subscribe(c, "se/zero")
     stop(c)
-    time.sleep(0.2)
+    time.sleep(1.0)
     back = client(port, "se-zero", clean=False)
     if back._userdata["flags_session_present"]:
         fail("a session with expiry 0 survived the disconnect")
@@ -170,7 +170,7 @@ def session_expiry(port):
     old = client(port, "se-reset", clean=False, session_expiry=300)
     subscribe(old, "se/old")
     stop(old)
-    time.sleep(0.2)
+    time.sleep(1.0)
     fresh = client(port, "se-reset", clean=True, session_expiry=300)
     if fresh._userdata["flags_session_present"]:
         fail("clean start resumed the old session")

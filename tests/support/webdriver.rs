@@ -177,6 +177,16 @@ impl AppWindow {
         }
     }
 
+    /// Clicks the element matching `css`, waiting for it to exist first.
+    pub fn click(&self, css: &str) {
+        let element = self.wait_for(css);
+        self.call(
+            "POST",
+            &self.session_path(&format!("/element/{element}/click")),
+            Some(json!({})),
+        );
+    }
+
     /// The visible text of an element.
     pub fn text(&self, element: &str) -> String {
         let value = self.call(

@@ -48,6 +48,36 @@ const sensor: ClientView = {
   bytesSent: 0,
 };
 
+const row = {
+  id: 3,
+  depth: 2,
+  name: '<script>alert(1)</script>',
+  topic: 'home/<script>alert(1)</script>',
+  ownCount: 4,
+  subtreeCount: 4,
+  hasChildren: false,
+  expanded: false,
+  retained: true,
+  lastTimeMs: 0,
+  rate: 2,
+  preview: '{"t":21.5}',
+  payloadLen: 10,
+};
+
+const frame = {
+  source: 'broker',
+  rows: [row],
+  rowCount: 1,
+  from: 0,
+  topics: 1,
+  messages: 4,
+  rateIn: 2,
+  rateOut: 0,
+  historyBytes: 1000,
+  packets: 10,
+  dropped: 0,
+};
+
 function fakePlatform(overrides: Partial<Platform> = {}): Platform {
   return {
     kind: 'tauri',
@@ -56,6 +86,19 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     brokerStart: async () => running,
     brokerStop: async () => ({ ...running, running: false, address: null, clientsConnected: 0 }),
     brokerClients: async () => [sensor],
+    trafficWatch: async (_source, onFrame) => onFrame(frame),
+    trafficView: async () => {},
+    trafficExpand: async () => {},
+    trafficExpandAll: async () => {},
+    trafficClear: async () => {},
+    trafficMessages: async () => [
+      {
+        timeMs: Date.now(),
+        qos: 1,
+        retain: false,
+        payload: new TextEncoder().encode('{"t":21.5,"html":"<img src=x onerror=alert(1)>"}'),
+      },
+    ],
     ...overrides,
   };
 }
@@ -106,6 +149,8 @@ describe('App shell', () => {
   it('shows where the broker listens and who is connected, as text', async () => {
     const { target, destroy } = render(fakePlatform());
     await settle();
+    (target.querySelector('[data-testid="tab-broker"]') as HTMLButtonElement).click();
+    await settle();
     expect(text(target, 'broker-address')).toBe('127.0.0.1:1884');
     expect(text(target, 'status-broker')).toBe('Broker 127.0.0.1:1884');
     expect(text(target, 'connect-hint')).toBe('mqtt://127.0.0.1:1884');
@@ -113,6 +158,21 @@ describe('App shell', () => {
     expect(table?.textContent).toContain('sensor-<b>1</b>');
     // The client id is data: its angle brackets stay text, never markup.
     expect(table?.querySelector('b')).toBeNull();
+    destroy();
+  });
+
+  it('shows topics and payloads as text, never markup', async () => {
+    const { target, destroy } = render(fakePlatform());
+    await settle();
+    const item = target.querySelector('[role="treeitem"]') as HTMLElement;
+    expect(item.textContent).toContain('<script>alert(1)</script>');
+    expect(target.querySelector('[data-testid="topic-tree"] script')).toBeNull();
+    item.click();
+    await settle();
+    expect(text(target, 'inspector-topic')).toBe('home/<script>alert(1)</script>');
+    expect(text(target, 'payload')).toContain('<img src=x onerror=alert(1)>');
+    expect(target.querySelector('[data-testid="inspector"] img')).toBeNull();
+    expect(text(target, 'status-rate')).toBe('2 msg/s in · 0 out');
     destroy();
   });
 
@@ -127,6 +187,8 @@ describe('App shell', () => {
       Promise.reject(new PlatformError('PortInUse', 'port 1883 on 127.0.0.1 is already in use')),
     );
     const { target, destroy } = render(fakePlatform({ brokerStop, brokerStart }));
+    await settle();
+    (target.querySelector('[data-testid="tab-broker"]') as HTMLButtonElement).click();
     await settle();
     const stop = [...target.querySelectorAll('button')].find((b) => b.textContent === 'Stop');
     stop?.click();
@@ -152,6 +214,8 @@ describe('App shell', () => {
   it('sends a WebSocket port and users with the new settings', async () => {
     const brokerStart = vi.fn(async () => running);
     const { target, destroy } = render(fakePlatform({ brokerStart }));
+    await settle();
+    (target.querySelector('[data-testid="tab-broker"]') as HTMLButtonElement).click();
     await settle();
     const type = (input: HTMLInputElement | null | undefined, value: string) => {
       if (!input) throw new Error('input missing');

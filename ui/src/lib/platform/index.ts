@@ -1,5 +1,6 @@
 // The one door between the UI and its host. Only this folder imports @tauri-apps/* (eslint and a
 // test enforce it), so the UI can later run over another transport (a browser mode is planned).
+import { Channel } from '@tauri-apps/api/core';
 import { commands } from './bindings';
 import type {
   AppInfo,
@@ -8,12 +9,43 @@ import type {
   ClientView,
   ErrorCode,
   IpcError,
+  TrafficFrame,
+  TreeRow,
 } from './bindings';
 
 /** The broker's state as the backend sends it (every optional field present, possibly null). */
 export type BrokerStatus = BrokerStatus_Serialize;
 
-export type { AppInfo, BrokerSettingsInput, ClientView, ErrorCode, IpcError };
+export type { AppInfo, BrokerSettingsInput, ClientView, ErrorCode, IpcError, TrafficFrame, TreeRow };
+
+/** One stored message of a topic. */
+export interface StoredMessage {
+  timeMs: number;
+  qos: number;
+  retain: boolean;
+  payload: Uint8Array;
+}
+
+/**
+ * Decodes the binary message list the backend sends: per message a big-endian u64 time in ms,
+ * u8 QoS, u8 retain, u32 length, then the payload bytes.
+ */
+export function decodeMessages(buffer: ArrayBuffer): StoredMessage[] {
+  const view = new DataView(buffer);
+  const messages: StoredMessage[] = [];
+  let at = 0;
+  while (at + 14 <= buffer.byteLength) {
+    const timeMs = Number(view.getBigUint64(at));
+    const qos = view.getUint8(at + 8);
+    const retain = view.getUint8(at + 9) === 1;
+    const length = view.getUint32(at + 10);
+    at += 14;
+    if (at + length > buffer.byteLength) break; // truncated: keep what is whole
+    messages.push({ timeMs, qos, retain, payload: new Uint8Array(buffer.slice(at, at + length)) });
+    at += length;
+  }
+  return messages;
+}
 
 /** Everything the UI asks of the backend. */
 export interface Platform {
@@ -25,6 +57,15 @@ export interface Platform {
   brokerStart(settings?: BrokerSettingsInput): Promise<BrokerStatus>;
   brokerStop(): Promise<BrokerStatus>;
   brokerClients(): Promise<ClientView[]>;
+  /** Sends the source's frames to `onFrame` (about 30 a second at most). */
+  trafficWatch(source: string, onFrame: (frame: TrafficFrame) => void): Promise<void>;
+  /** Which rows to show, and a filter (substring, or a topic filter with + or #). */
+  trafficView(source: string, from: number, count: number, filter: string): Promise<void>;
+  trafficExpand(source: string, node: number, expanded: boolean): Promise<void>;
+  trafficExpandAll(source: string, expanded: boolean): Promise<void>;
+  trafficClear(source: string): Promise<void>;
+  /** A topic's stored messages, newest first. */
+  trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
 }
 
 /** Thrown by a platform call that failed; carries the backend's `{ code, message }`. */
@@ -53,6 +94,25 @@ const tauriPlatform: Platform = {
   brokerStart: (settings) => unwrap(commands.brokerStart(settings ?? null)),
   brokerStop: () => unwrap(commands.brokerStop()),
   brokerClients: () => unwrap(commands.brokerClients()),
+  trafficWatch: async (source, onFrame) => {
+    const channel = new Channel<TrafficFrame>();
+    channel.onmessage = onFrame;
+    await unwrap(commands.trafficWatch(source, channel));
+  },
+  trafficView: async (source, from, count, filter) => {
+    await unwrap(commands.trafficView(source, from, count, filter));
+  },
+  trafficExpand: async (source, node, expanded) => {
+    await unwrap(commands.trafficExpand(source, node, expanded));
+  },
+  trafficExpandAll: async (source, expanded) => {
+    await unwrap(commands.trafficExpandAll(source, expanded));
+  },
+  trafficClear: async (source) => {
+    await unwrap(commands.trafficClear(source));
+  },
+  trafficMessages: async (source, node, limit) =>
+    decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
 };
 
 function unavailable(): Promise<never> {
@@ -72,6 +132,12 @@ const unavailablePlatform: Platform = {
   brokerStart: unavailable,
   brokerStop: unavailable,
   brokerClients: unavailable,
+  trafficWatch: unavailable,
+  trafficView: unavailable,
+  trafficExpand: unavailable,
+  trafficExpandAll: unavailable,
+  trafficClear: unavailable,
+  trafficMessages: unavailable,
 };
 
 /** True when the page runs inside the Tauri webview. */

@@ -1,0 +1,286 @@
+//! Traffic commands: the UI registers one channel and receives coalesced frames on it (about 30 a
+//! second at most, each holding only the rows on screen and the counters); it moves its window,
+//! filters and expands with commands; message payloads come on demand, as raw bytes.
+
+use super::IpcError;
+use crate::error::{Coded, ErrorCode};
+use crate::traffic::hub::{Frame, TrafficHub};
+use crate::traffic::view::{Row, TreeFilter};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::ipc::Channel;
+
+/// The longest a frame waits after a change; and so the most frames a second (about 30).
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+
+/// One row of the topic tree, as the UI draws it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TreeRow {
+    pub id: u32,
+    pub depth: u16,
+    /// This level's name; topics are data, shown as text only.
+    pub name: String,
+    pub topic: String,
+    #[specta(type = u32)]
+    pub own_count: f64,
+    #[specta(type = u32)]
+    pub subtree_count: f64,
+    pub has_children: bool,
+    pub expanded: bool,
+    pub retained: bool,
+    /// Milliseconds since the Unix epoch of the latest message at or below this node.
+    #[specta(type = u32)]
+    pub last_time_ms: f64,
+    /// Messages in the last complete second.
+    #[specta(type = u32)]
+    pub rate: f64,
+    pub preview: String,
+    pub payload_len: u32,
+}
+
+/// What changed in the view the UI has open, plus the source's counters.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficFrame {
+    pub source: String,
+    pub rows: Vec<TreeRow>,
+    pub row_count: u32,
+    pub from: u32,
+    pub topics: u32,
+    #[specta(type = u32)]
+    pub messages: f64,
+    #[specta(type = u32)]
+    pub rate_in: f64,
+    #[specta(type = u32)]
+    pub rate_out: f64,
+    #[specta(type = u32)]
+    pub history_bytes: f64,
+    #[specta(type = u32)]
+    pub packets: f64,
+    #[specta(type = u32)]
+    pub dropped: f64,
+}
+
+fn tree_row(row: Row) -> TreeRow {
+    TreeRow {
+        id: row.id,
+        depth: row.depth,
+        name: row.name,
+        topic: row.topic,
+        own_count: row.own_count as f64,
+        subtree_count: row.subtree_count as f64,
+        has_children: row.has_children,
+        expanded: row.expanded,
+        retained: row.retained,
+        last_time_ms: row.last_time_ms as f64,
+        rate: row.rate,
+        preview: row.preview,
+        payload_len: row.payload_len,
+    }
+}
+
+fn traffic_frame(frame: Frame) -> TrafficFrame {
+    TrafficFrame {
+        source: frame.source,
+        rows: frame.rows.into_iter().map(tree_row).collect(),
+        row_count: frame.row_count as u32,
+        from: frame.from as u32,
+        topics: frame.topics as u32,
+        messages: frame.messages as f64,
+        rate_in: frame.rate_in,
+        rate_out: frame.rate_out,
+        history_bytes: frame.history_bytes as f64,
+        packets: frame.packets as f64,
+        dropped: frame.dropped as f64,
+    }
+}
+
+/// The channel frames go to, and the source it watches.
+#[derive(Default)]
+pub struct FrameSink {
+    target: Mutex<Option<(String, Channel<TrafficFrame>)>>,
+}
+
+impl FrameSink {
+    fn set(&self, source: String, channel: Channel<TrafficFrame>) {
+        *self.target.lock().unwrap_or_else(|p| p.into_inner()) = Some((source, channel));
+    }
+
+    fn get(&self) -> Option<(String, Channel<TrafficFrame>)> {
+        self.target
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn drop_channel(&self) {
+        *self.target.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Sends a frame whenever the model or the view changed, at most every [`FRAME_INTERVAL`], and
+/// once a second regardless (rates move even when nothing arrives).
+pub async fn pump_frames(
+    hub: Arc<TrafficHub>,
+    sink: Arc<FrameSink>,
+    dropped: impl Fn() -> u64 + Send + 'static,
+) {
+    let mut ticker = tokio::time::interval(FRAME_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sent_version = u64::MAX;
+    let mut last_sent = std::time::Instant::now();
+    loop {
+        ticker.tick().await;
+        let Some((source, channel)) = sink.get() else {
+            continue;
+        };
+        let version = hub.version();
+        if version == sent_version && last_sent.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let frame = traffic_frame(hub.frame(&source, now_ms, dropped()));
+        if channel.send(frame).is_err() {
+            sink.drop_channel(); // the page went away
+            continue;
+        }
+        sent_version = hub.version();
+        last_sent = std::time::Instant::now();
+    }
+}
+
+fn filter_error(error: crate::topic::TopicError) -> IpcError {
+    IpcError::new(
+        ErrorCode::InvalidTopicFilter,
+        format!("not a valid topic filter: {error}"),
+    )
+    .with_code_of(&error)
+}
+
+impl IpcError {
+    fn with_code_of(self, error: &impl Coded) -> IpcError {
+        let code = match error.code() {
+            ErrorCode::InvalidTopic => ErrorCode::InvalidTopicFilter,
+            other => other,
+        };
+        IpcError { code, ..self }
+    }
+}
+
+/// Starts sending frames of `source` to `channel` (replacing any earlier channel).
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_watch(
+    sink: tauri::State<'_, Arc<FrameSink>>,
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    channel: Channel<TrafficFrame>,
+) -> Result<(), IpcError> {
+    sink.set(source, channel);
+    hub.touch();
+    Ok(())
+}
+
+/// Sets which rows the UI shows and the tree's filter (a substring, or a topic filter with `+`
+/// or `#`).
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_view(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    from: u32,
+    count: u32,
+    filter: String,
+) -> Result<(), IpcError> {
+    let filter = TreeFilter::parse(&filter).map_err(filter_error)?;
+    hub.set_view(&source, from as usize, count as usize, filter);
+    Ok(())
+}
+
+/// Expands or collapses one node.
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_expand(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    node: u32,
+    expanded: bool,
+) -> Result<(), IpcError> {
+    hub.set_expanded(&source, node, expanded);
+    Ok(())
+}
+
+/// Expands or collapses every node.
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_expand_all(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    expanded: bool,
+) -> Result<(), IpcError> {
+    hub.expand_all(&source, expanded);
+    Ok(())
+}
+
+/// Forgets a source's traffic.
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_clear(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+) -> Result<(), IpcError> {
+    hub.clear(&source);
+    Ok(())
+}
+
+/// Bytes sent to the UI as they are (an `ArrayBuffer` there), never as a JSON array of numbers.
+pub struct RawBytes(tauri::ipc::Response);
+
+impl tauri::ipc::IpcResponse for RawBytes {
+    fn body(self) -> tauri::Result<tauri::ipc::InvokeResponseBody> {
+        self.0.body()
+    }
+}
+
+impl specta::Type for RawBytes {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        // TypeScript sees `any`; the platform module reads it as an ArrayBuffer.
+        <specta_typescript::Any as specta::Type>::definition(types)
+    }
+}
+
+/// A node's stored messages, newest first, as raw bytes: for each message, the time in
+/// milliseconds (u64), QoS (u8), retain (u8), payload length (u32), then the payload; all
+/// big-endian. Payloads never travel as JSON.
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_messages(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    node: u32,
+    limit: u32,
+) -> Result<RawBytes, IpcError> {
+    let bytes = hub.with_source(&source, |source| {
+        let Some(found) = source.model.tree.node(node) else {
+            return Err(IpcError::new(
+                ErrorCode::NotFound,
+                "that topic is no longer in the tree",
+            ));
+        };
+        let mut out = Vec::new();
+        for message in found.history.iter().rev().take(limit as usize) {
+            out.extend_from_slice(&message.time_ms.to_be_bytes());
+            out.push(message.qos);
+            out.push(u8::from(message.retain));
+            out.extend_from_slice(&(message.payload.len() as u32).to_be_bytes());
+            out.extend_from_slice(&message.payload);
+        }
+        Ok(out)
+    })?;
+    Ok(RawBytes(tauri::ipc::Response::new(bytes)))
+}
