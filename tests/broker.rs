@@ -748,3 +748,34 @@ fn a_missing_certificate_is_a_clear_error() {
         mqtt_workbench::ErrorCode::InvalidInput
     );
 }
+
+#[test]
+fn the_app_deletes_retained_messages_through_the_door_even_with_passwords() {
+    let broker = with_users();
+    let port = broker.port();
+    for topic in ["keep/a/1", "keep/a/2", "keep/b"] {
+        let sent = mosquitto_pub(
+            &port,
+            &[
+                "-u", "alice", "-P", "secret", "-q", "1", "-r", "-t", topic, "-m", "v",
+            ],
+        );
+        assert!(sent.status.success());
+    }
+    let topics = vec!["keep/a/1".to_string(), "keep/a/2".to_string()];
+    let deleted = broker
+        .runtime
+        .block_on(broker.broker().delete_retained(&topics))
+        .expect("delete retained");
+    assert_eq!(deleted, 2);
+    // Only keep/b is still retained: a new subscriber to keep/# gets exactly it.
+    let sub = mosquitto_sub(
+        &port,
+        &[
+            "-u", "alice", "-P", "secret", "-t", "keep/#", "-C", "1", "-v",
+        ],
+    );
+    assert_eq!(finish(sub), "keep/b v\n");
+    let values: HashMap<String, String> = broker.broker().sys_values().into_iter().collect();
+    assert_eq!(values["$SYS/broker/retained messages/count"], "1");
+}

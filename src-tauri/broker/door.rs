@@ -459,7 +459,10 @@ impl Door {
             .client_max_packet()
             .map_or(usize::MAX, |max| max as usize);
 
-        if !self.settings.users.is_empty() {
+        // The app's own short connections (deleting retained messages) log in as the engine.
+        let (engine_user, engine_password) = &self.settings.engine_login;
+        let internal = connect.login() == Some((engine_user.as_str(), engine_password.as_str()));
+        if !self.settings.users.is_empty() && !internal {
             match connect.login() {
                 None => {
                     return self.refuse(

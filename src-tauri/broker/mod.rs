@@ -152,6 +152,8 @@ pub enum EngineChoice {
 /// A running broker. Dropping it without [`Broker::stop`] leaves it running until the runtime ends.
 pub struct Broker {
     address: SocketAddr,
+    /// The engine's credentials, which the door also accepts for the app's own connections.
+    login: (String, String),
     listeners: Vec<Listener>,
     state: Arc<stats::BrokerState>,
     shutdown: watch::Sender<bool>,
@@ -247,6 +249,10 @@ impl Broker {
             .collect();
         Ok(Broker {
             address,
+            login: (
+                shared.engine.username.clone(),
+                shared.engine.password.clone(),
+            ),
             listeners: listeners_info,
             state,
             shutdown,
@@ -257,6 +263,51 @@ impl Broker {
     /// The address the broker listens on (with the port actually bound).
     pub fn local_addr(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Publishes an empty retained QoS 1 message to each topic through the front door, waiting
+    /// for each acknowledgement. Returns how many topics were cleared.
+    pub async fn delete_retained(&self, topics: &[String]) -> Result<usize, BrokerError> {
+        use tokio::io::AsyncWriteExt;
+        let io =
+            |e: std::io::Error| BrokerError::Engine(format!("deleting retained messages: {e}"));
+        let mut address = self.address;
+        if address.ip().is_unspecified() {
+            address.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        let mut stream = tokio::net::TcpStream::connect(address).await.map_err(io)?;
+        let connect = codec::encode_session_end(
+            "mqtt-workbench-retained-cleaner",
+            (&self.login.0, &self.login.1),
+        )
+        .map_err(|e| BrokerError::Engine(e.to_string()))?;
+        stream.write_all(&connect).await.map_err(io)?;
+        let mut buffer = bytes::BytesMut::with_capacity(1024);
+        let connack = read_packet(&mut stream, &mut buffer).await?;
+        if connack.get(3) != Some(&0) {
+            return Err(BrokerError::Engine(
+                "the broker refused the app's own connection".into(),
+            ));
+        }
+        let mut cleared = 0;
+        for (index, topic) in topics.iter().enumerate() {
+            let packet_id = (index % 65_535) as u16 + 1;
+            let mut packet = Vec::new();
+            wire::encode_publish(
+                &mut packet,
+                0b0011,
+                topic.as_bytes(),
+                Some(packet_id),
+                Some(&[]),
+                &[],
+            );
+            stream.write_all(&packet).await.map_err(io)?;
+            // Wait for the PUBACK.
+            while read_packet(&mut stream, &mut buffer).await?[0] >> 4 != 4 {}
+            cleared += 1;
+        }
+        stream.write_all(&[0xE0, 0x00]).await.map_err(io)?;
+        Ok(cleared)
     }
 
     /// Every listening socket (TCP first, then WebSocket and TLS when configured).
@@ -287,6 +338,28 @@ impl Broker {
         let _ = self.shutdown.send(true);
         for task in self.accept_tasks {
             let _ = task.await;
+        }
+    }
+}
+
+/// Reads one whole packet from the broker.
+async fn read_packet(
+    stream: &mut tokio::net::TcpStream,
+    buffer: &mut bytes::BytesMut,
+) -> Result<bytes::BytesMut, BrokerError> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if let Ok(Some(frame)) = wire::frame(buffer, 1 << 20) {
+            return Ok(buffer.split_to(frame.len()));
+        }
+        let read = stream
+            .read_buf(buffer)
+            .await
+            .map_err(|e| BrokerError::Engine(format!("reading from the broker: {e}")))?;
+        if read == 0 {
+            return Err(BrokerError::Engine(
+                "the broker closed the connection".into(),
+            ));
         }
     }
 }

@@ -106,6 +106,18 @@ impl BrokerService {
             .unwrap_or(0)
     }
 
+    /// Deletes the retained messages of `topics` by publishing an empty retained message to each,
+    /// through the broker's own front door (so the packets show like any client's). Returns how
+    /// many were deleted.
+    pub async fn delete_retained(&self, topics: &[String]) -> Result<usize, BrokerError> {
+        let state = self.state.lock().await;
+        let broker = state
+            .broker
+            .as_ref()
+            .ok_or_else(|| BrokerError::InvalidSettings("the broker is not running".to_string()))?;
+        broker.delete_retained(topics).await
+    }
+
     pub async fn clients(&self) -> Vec<ClientInfo> {
         let state = self.state.lock().await;
         state

@@ -11,4 +11,5 @@
     "traffic_expand_all",
     "traffic_clear",
     "traffic_messages",
+    "traffic_delete_retained",
 ]

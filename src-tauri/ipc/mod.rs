@@ -37,6 +37,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             traffic::traffic_expand_all,
             traffic::traffic_clear,
             traffic::traffic_messages,
+            traffic::traffic_delete_retained,
         ])
         .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.

@@ -284,3 +284,27 @@ pub fn traffic_messages(
     })?;
     Ok(RawBytes(tauri::ipc::Response::new(bytes)))
 }
+
+/// Deletes the retained messages at and below a node (an empty retained publish to each, sent
+/// through the broker like any client's). Returns how many were deleted.
+#[tauri::command]
+#[specta::specta]
+pub async fn traffic_delete_retained(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    broker: tauri::State<'_, Arc<crate::broker::service::BrokerService>>,
+    source: String,
+    node: u32,
+) -> Result<u32, IpcError> {
+    if source != crate::traffic::hub::BROKER_SOURCE {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "retained messages can be deleted on the embedded broker only, for now",
+        ));
+    }
+    let topics = hub.with_source(&source, |s| s.model.tree.retained_below(node));
+    let deleted = broker
+        .delete_retained(&topics)
+        .await
+        .map_err(|e| IpcError::from_coded(&e))?;
+    Ok(deleted as u32)
+}

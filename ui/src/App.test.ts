@@ -91,6 +91,7 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     trafficExpand: async () => {},
     trafficExpandAll: async () => {},
     trafficClear: async () => {},
+    trafficDeleteRetained: async () => 1,
     trafficMessages: async () => [
       {
         timeMs: Date.now(),
@@ -173,6 +174,22 @@ describe('App shell', () => {
     expect(text(target, 'payload')).toContain('<img src=x onerror=alert(1)>');
     expect(target.querySelector('[data-testid="inspector"] img')).toBeNull();
     expect(text(target, 'status-rate')).toBe('2 msg/s in · 0 out');
+    destroy();
+  });
+
+  it('asks before deleting retained messages', async () => {
+    const trafficDeleteRetained = vi.fn(async () => 1);
+    const { target, destroy } = render(fakePlatform({ trafficDeleteRetained }));
+    await settle();
+    (target.querySelector('[role="treeitem"]') as HTMLElement).click();
+    await settle();
+    (target.querySelector('[data-testid="delete-retained"]') as HTMLButtonElement).click();
+    await settle();
+    expect(trafficDeleteRetained).not.toHaveBeenCalled();
+    (target.querySelector('[data-testid="confirm-delete"]') as HTMLButtonElement).click();
+    await settle();
+    expect(trafficDeleteRetained).toHaveBeenCalledWith('broker', 3);
+    expect(target.querySelector('[role="status"]')?.textContent).toBe('Deleted 1 retained message.');
     destroy();
   });
 

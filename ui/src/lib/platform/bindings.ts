@@ -35,6 +35,11 @@ export const commands = {
 	 *  big-endian. Payloads never travel as JSON.
 	 */
 	trafficMessages: (source: string, node: number, limit: number) => typedError<any, IpcError>(__TAURI_INVOKE("traffic_messages", { source, node, limit })),
+	/**
+	 *  Deletes the retained messages at and below a node (an empty retained publish to each, sent
+	 *  through the broker like any client's). Returns how many were deleted.
+	 */
+	trafficDeleteRetained: (source: string, node: number) => typedError<number, IpcError>(__TAURI_INVOKE("traffic_delete_retained", { source, node })),
 };
 
 /* Types */

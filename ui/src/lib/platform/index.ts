@@ -64,6 +64,8 @@ export interface Platform {
   trafficExpand(source: string, node: number, expanded: boolean): Promise<void>;
   trafficExpandAll(source: string, expanded: boolean): Promise<void>;
   trafficClear(source: string): Promise<void>;
+  /** Deletes the retained messages at and below a node; resolves to how many. */
+  trafficDeleteRetained(source: string, node: number): Promise<number>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
 }
@@ -111,6 +113,7 @@ const tauriPlatform: Platform = {
   trafficClear: async (source) => {
     await unwrap(commands.trafficClear(source));
   },
+  trafficDeleteRetained: (source, node) => unwrap(commands.trafficDeleteRetained(source, node)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
 };
@@ -138,6 +141,7 @@ const unavailablePlatform: Platform = {
   trafficExpandAll: unavailable,
   trafficClear: unavailable,
   trafficMessages: unavailable,
+  trafficDeleteRetained: unavailable,
 };
 
 /** True when the page runs inside the Tauri webview. */
