@@ -112,7 +112,8 @@ bindings:
 ## Packaging ---------------------------------------------------------------------------------
 
 package: deps-system deps-ui
-	ui/node_modules/.bin/tauri build --bundles deb,rpm
+	# The Tauri CLI runs beforeBuildCommand in the frontend folder (ui/).
+	TAURI_FRONTEND_PATH=ui TAURI_APP_PATH=. ui/node_modules/.bin/tauri build --bundles deb,rpm
 
 clean:
 	cargo clean

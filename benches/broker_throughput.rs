@@ -21,19 +21,7 @@ const PAYLOAD: usize = 100;
 const QOS1_WINDOW: usize = 200;
 const QUIET: Duration = Duration::from_secs(3);
 
-fn varint(mut value: usize, out: &mut Vec<u8>) {
-    loop {
-        let mut byte = (value % 128) as u8;
-        value /= 128;
-        if value > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if value == 0 {
-            break;
-        }
-    }
-}
+use mqtt_workbench::broker::wire::encode_varint as varint;
 
 fn connect_packet(client_id: &str) -> Vec<u8> {
     let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0b10, 0, 60];

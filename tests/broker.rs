@@ -517,26 +517,35 @@ fn qos2_flows_complete_in_both_versions() {
     }
 }
 
+/// Runs one probe of tests/peers/paho_probe.py (Eclipse Paho) and fails with its report.
+fn paho_probe(args: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/paho_probe.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "paho probe {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn mqtt5_properties_and_paho_semantics() {
     let broker = TestBroker::default_settings();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/paho_probe.py");
     for probe in [
         "user-properties",
         "message-expiry",
         "keepalive-zero",
         "assigned-id",
+        "session-expiry",
+        "subscription-options",
+        "max-packet-size",
     ] {
-        let output = std::process::Command::new("python3")
-            .args([script, probe, &broker.port()])
-            .output()
-            .expect("python3 runs");
-        assert!(
-            output.status.success(),
-            "paho probe {probe} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        paho_probe(&[probe, &broker.port()]);
     }
 }
 
@@ -630,7 +639,6 @@ fn websocket_clients_use_the_same_broker() {
         websocket_port: Some(0),
         ..BrokerSettings::default()
     });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/paho_probe.py");
     let ws_port = broker.port_of("ws");
     // A TCP subscriber sees what WebSocket clients publish, and the other way round.
     let tcp_sub = mosquitto_sub(
@@ -638,16 +646,7 @@ fn websocket_clients_use_the_same_broker() {
         &["-i", "tcp-side", "-t", "ws/from-ws", "-C", "2"],
     );
     broker.wait_for_subscription("tcp-side", "ws/from-ws");
-    let output = std::process::Command::new("python3")
-        .args([script, "websocket", &ws_port, &broker.port()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "paho over WebSocket failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    paho_probe(&["websocket", &ws_port, &broker.port()]);
     assert_eq!(finish(tcp_sub), "hello from ws v311\nhello from ws v5\n");
 }
 

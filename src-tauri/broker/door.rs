@@ -1004,6 +1004,20 @@ impl Door {
             client_properties,
             payload,
         );
+        if out.to_client.len() - before > self.client_max_packet {
+            // Larger than the client said it accepts: MQTT 5 says discard it, as if delivered.
+            out.to_client.truncate(before);
+            match client_qos {
+                1 => out.to_engine.extend_from_slice(&ack(0x40, engine_id)),
+                2 => {
+                    out.to_engine.extend_from_slice(&ack(0x50, engine_id));
+                    self.engine_qos2_by_door.insert(engine_id);
+                    self.downgraded_2_to_1.remove(&engine_id);
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
         out.events.push((
             Direction::Outbound,
             PacketSummary {

@@ -84,6 +84,15 @@ pub fn frame(buf: &[u8], max: usize) -> Result<Option<Frame>, WireError> {
     }))
 }
 
+/// The bytes after the fixed header of a framed packet.
+fn body_of<'a>(packet: &'a [u8], frame: &Frame) -> Result<&'a [u8], WireError> {
+    packet
+        .get(frame.header_len..frame.len())
+        .ok_or(WireError::Malformed(
+            "packet is shorter than its header says",
+        ))
+}
+
 /// A cursor over a packet body that fails instead of panicking on short input.
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -153,11 +162,7 @@ pub fn summarize(
     let kind = frame
         .kind()
         .ok_or(WireError::Malformed("packet type 0 is reserved"))?;
-    let body = packet
-        .get(frame.header_len..frame.len())
-        .ok_or(WireError::Malformed(
-            "packet is shorter than its header says",
-        ))?;
+    let body = body_of(packet, frame)?;
     let v5 = version == ProtocolVersion::V5;
     let mut r = Reader { bytes: body };
     let mut summary = PacketSummary {
@@ -234,11 +239,7 @@ pub fn summarize(
 /// The protocol level a CONNECT asks for (4 for 3.1.1, 5 for 5.0, 3 for the old 3.1), read
 /// without decoding the rest of the packet.
 pub fn connect_protocol_level(packet: &[u8], frame: &Frame) -> Result<u8, WireError> {
-    let body = packet
-        .get(frame.header_len..frame.len())
-        .ok_or(WireError::Malformed(
-            "packet is shorter than its header says",
-        ))?;
+    let body = body_of(packet, frame)?;
     let mut r = Reader { bytes: body };
     let name = r.string()?;
     if name != "MQTT" && name != "MQIsdp" {
@@ -419,11 +420,7 @@ pub fn parse_publish<'a>(
     frame: &Frame,
     version: ProtocolVersion,
 ) -> Result<PublishView<'a>, WireError> {
-    let body = packet
-        .get(frame.header_len..frame.len())
-        .ok_or(WireError::Malformed(
-            "packet is shorter than its header says",
-        ))?;
+    let body = body_of(packet, frame)?;
     let mut r = Reader { bytes: body };
     let topic_len = usize::from(r.u16()?);
     let topic = r.take(topic_len)?;
@@ -484,11 +481,7 @@ pub fn encode_publish(
 /// Rewrites a packet whose variable header is a packet id followed (in MQTT 5) by properties,
 /// as MQTT 5 from MQTT 3.1.1: an empty property section is inserted after the packet id.
 pub fn insert_empty_properties(packet: &[u8], frame: &Frame) -> Result<Vec<u8>, WireError> {
-    let body = packet
-        .get(frame.header_len..frame.len())
-        .ok_or(WireError::Malformed(
-            "packet is shorter than its header says",
-        ))?;
+    let body = body_of(packet, frame)?;
     if body.len() < 2 {
         return Err(WireError::Malformed("packet id missing"));
     }

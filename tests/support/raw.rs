@@ -8,18 +8,8 @@ use std::time::Duration;
 pub const V311: u8 = 4;
 pub const V5: u8 = 5;
 
-fn varint(mut value: usize, out: &mut Vec<u8>) {
-    loop {
-        let mut byte = (value % 128) as u8;
-        value /= 128;
-        if value > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if value == 0 {
-            break;
-        }
-    }
+fn varint(value: usize, out: &mut Vec<u8>) {
+    mqtt_workbench::broker::wire::encode_varint(value, out);
 }
 
 fn string(text: &[u8], out: &mut Vec<u8>) {
