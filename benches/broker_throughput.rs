@@ -4,13 +4,16 @@
 //! One publisher to one subscriber on one topic, 100-byte payloads, QoS 0 and QoS 1. The load
 //! generator is a raw MQTT 3.1.1 client (pre-encoded packets, batched writes), so it measures the
 //! brokers rather than a client library. Each case runs several rounds, alternating brokers;
-//! the report gives each rate and the ratio of medians. The machine is shared and noisy: read
+//! the report gives each rate and the ratio of medians. A third configuration is the broker as
+//! the app runs it, with every packet also feeding the live traffic model. The machine is shared and noisy: read
 //! the ratio, not the absolute numbers.
 //!
 //! Run: `make bench-broker` (or `cargo bench --bench broker_throughput`).
 //! Options through the environment: BENCH_MESSAGES (default 200000), BENCH_ROUNDS (default 3).
 
 use mqtt_workbench::broker::{Broker, BrokerSettings, EngineChoice};
+use mqtt_workbench::traffic::hub::{TrafficHub, BROKER_SOURCE};
+use mqtt_workbench::traffic::source::SourceLimits;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -279,26 +282,54 @@ fn main() {
         ..BrokerSettings::default()
     };
     let workbench = runtime
-        .block_on(Broker::start_with(settings, None, EngineChoice::Dedicated))
+        .block_on(Broker::start_with(
+            settings.clone(),
+            None,
+            EngineChoice::Dedicated,
+        ))
         .expect("start the embedded broker");
+    // The same broker as the app runs it: every packet also feeds the live traffic model.
+    let hub = TrafficHub::new(SourceLimits::default());
+    let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
+    runtime.spawn(hub.clone().ingest_broker(events_rx));
+    let observed = runtime
+        .block_on(Broker::start_with(
+            settings,
+            Some(events_tx),
+            EngineChoice::Dedicated,
+        ))
+        .expect("start the observed broker");
     let (_mosquitto, mosquitto) = start_mosquitto();
 
     println!("broker throughput: 1 publisher -> 1 subscriber, {PAYLOAD}-byte payloads, {total} messages, {rounds} rounds");
     for qos in [0u8, 1] {
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let (mut ours, mut theirs, mut with_model) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             let (rate, got) = runtime.block_on(run(workbench.local_addr(), qos, total, round));
             println!("  QoS {qos} round {round}: workbench {rate:>10.0} msg/s ({got} delivered)");
             ours.push(rate);
+            let (rate, got) = runtime.block_on(run(observed.local_addr(), qos, total, round));
+            println!("  QoS {qos} round {round}: + model   {rate:>10.0} msg/s ({got} delivered)");
+            with_model.push(rate);
             let (rate, got) = runtime.block_on(run(mosquitto, qos, total, round));
             println!("  QoS {qos} round {round}: mosquitto {rate:>10.0} msg/s ({got} delivered)");
             theirs.push(rate);
         }
-        let (ours, theirs) = (median(ours), median(theirs));
+        let (ours, theirs, with_model) = (median(ours), median(theirs), median(with_model));
         println!(
             "QoS {qos}: workbench {ours:.0} msg/s, mosquitto {theirs:.0} msg/s, ratio {:.2}x (medians)",
             ours / theirs
         );
+        println!(
+            "QoS {qos}: workbench feeding the traffic model {with_model:.0} msg/s, ratio {:.2}x",
+            with_model / theirs
+        );
     }
     runtime.block_on(workbench.stop());
+    runtime.block_on(observed.stop());
+    println!(
+        "traffic model after the runs: {} messages over {} topics",
+        hub.with_source(BROKER_SOURCE, |s| s.model.tree.messages()),
+        hub.with_source(BROKER_SOURCE, |s| s.model.tree.len())
+    );
 }

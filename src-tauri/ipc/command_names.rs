@@ -12,4 +12,5 @@
     "traffic_clear",
     "traffic_messages",
     "traffic_delete_retained",
+    "traffic_notices",
 ]

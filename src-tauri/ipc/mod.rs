@@ -38,6 +38,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             traffic::traffic_clear,
             traffic::traffic_messages,
             traffic::traffic_delete_retained,
+            traffic::traffic_notices,
         ])
         .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.

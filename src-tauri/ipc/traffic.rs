@@ -308,3 +308,39 @@ pub async fn traffic_delete_retained(
         .map_err(|e| IpcError::from_coded(&e))?;
     Ok(deleted as u32)
 }
+
+/// A connection notice, as the broker panel lists it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeView {
+    #[specta(type = u32)]
+    pub time_ms: f64,
+    pub kind: crate::traffic::source::NoticeKind,
+    pub client_id: String,
+    pub remote: Option<String>,
+    pub detail: String,
+}
+
+/// The latest connection notices of a source (connects, refusals and why, disconnects and why),
+/// newest first.
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_notices(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    limit: u32,
+) -> Result<Vec<NoticeView>, IpcError> {
+    Ok(hub.with_source(&source, |s| {
+        s.model
+            .notices()
+            .take(limit as usize)
+            .map(|n| NoticeView {
+                time_ms: n.time_ms as f64,
+                kind: n.kind,
+                client_id: n.client_id.clone(),
+                remote: n.remote.map(|r| r.to_string()),
+                detail: n.detail.clone(),
+            })
+            .collect()
+    }))
+}

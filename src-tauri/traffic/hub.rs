@@ -3,7 +3,7 @@
 //! from here at its own pace (about 30 a second), so the UI's cost never scales with message
 //! rates.
 
-use super::source::{SourceLimits, SourceModel};
+use super::source::{Notice, NoticeKind, SourceLimits, SourceModel};
 use super::tree::NodeId;
 use super::view::{Row, TreeFilter, TreeView};
 use crate::broker::BrokerEvent;
@@ -99,10 +99,63 @@ impl TrafficHub {
             }
             self.with_source(BROKER_SOURCE, |source| {
                 for event in batches {
-                    if let BrokerEvent::Packets(packets) = event {
-                        for packet in packets {
-                            source.model.ingest(packet);
+                    let now_ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as u64)
+                        .unwrap_or(0);
+                    let notice = |kind, client_id: String, remote, detail: String| Notice {
+                        time_ms: now_ms,
+                        kind,
+                        client_id,
+                        remote,
+                        detail,
+                    };
+                    match event {
+                        BrokerEvent::Packets(packets) => {
+                            for packet in packets {
+                                source.model.ingest(packet);
+                            }
                         }
+                        BrokerEvent::Connected {
+                            client_id,
+                            remote,
+                            version,
+                        } => source.model.notice(notice(
+                            NoticeKind::Connected,
+                            client_id,
+                            Some(remote),
+                            format!("MQTT {}", version.label()),
+                        )),
+                        BrokerEvent::Refused {
+                            client_id,
+                            remote,
+                            reason,
+                        } => source.model.notice(notice(
+                            NoticeKind::Refused,
+                            client_id,
+                            Some(remote),
+                            reason,
+                        )),
+                        BrokerEvent::Subscribed {
+                            client_id,
+                            filter,
+                            qos,
+                        } => source.model.notice(notice(
+                            NoticeKind::Subscribed,
+                            client_id,
+                            None,
+                            format!("{filter} (QoS {qos})"),
+                        )),
+                        BrokerEvent::Disconnected {
+                            client_id,
+                            remote,
+                            reason,
+                        } => source.model.notice(notice(
+                            NoticeKind::Disconnected,
+                            client_id,
+                            Some(remote),
+                            reason,
+                        )),
                     }
                 }
             });
@@ -160,6 +213,58 @@ impl TrafficHub {
         self.with_source(id, |source| {
             source.model.clear();
             source.view = TreeView::default();
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn broker_events_become_traffic_and_notices() {
+        let hub = TrafficHub::new(SourceLimits::default());
+        let (tx, rx) = mpsc::channel(8);
+        let task = tokio::spawn(hub.clone().ingest_broker(rx));
+        let remote: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        tx.send(BrokerEvent::Refused {
+            client_id: "dev".into(),
+            remote,
+            reason: "wrong username or password for user 'dev'".into(),
+        })
+        .await
+        .unwrap();
+        tx.send(BrokerEvent::Packets(vec![crate::traffic::PacketEvent {
+            connection: 1,
+            client_id: std::sync::Arc::from("dev"),
+            remote: Some(remote),
+            direction: crate::traffic::Direction::Inbound,
+            summary: crate::traffic::PacketSummary {
+                kind: crate::traffic::PacketKind::Publish,
+                packet_id: None,
+                qos: 0,
+                retain: false,
+                dup: false,
+                topic: Some("a/b".into()),
+                payload_len: 2,
+                size: 9,
+                reason: None,
+                payload: Some(bytes::Bytes::from_static(b"hi")),
+            },
+            time: std::time::SystemTime::now(),
+        }]))
+        .await
+        .unwrap();
+        drop(tx);
+        task.await.unwrap();
+        let frame = hub.frame(BROKER_SOURCE, 0, 0);
+        assert_eq!(frame.messages, 1);
+        assert_eq!(frame.rows.len(), 1, "one top-level row: a");
+        hub.with_source(BROKER_SOURCE, |s| {
+            let notices: Vec<_> = s.model.notices().collect();
+            assert_eq!(notices.len(), 1);
+            assert_eq!(notices[0].kind, NoticeKind::Refused);
+            assert!(notices[0].detail.contains("wrong username"));
         });
     }
 }

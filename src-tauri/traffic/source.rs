@@ -40,6 +40,28 @@ pub struct ClientSeen {
     pub publishes: u64,
 }
 
+/// What happened to a client connection, in words (connects, refusals with their reason,
+/// subscriptions, disconnects with their reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub time_ms: u64,
+    pub kind: NoticeKind,
+    pub client_id: String,
+    pub remote: Option<std::net::SocketAddr>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub enum NoticeKind {
+    Connected,
+    Refused,
+    Subscribed,
+    Disconnected,
+}
+
+/// How many notices a source keeps.
+pub const NOTICES: usize = 200;
+
 /// One source's traffic.
 #[derive(Debug)]
 pub struct SourceModel {
@@ -51,6 +73,7 @@ pub struct SourceModel {
     packets: VecDeque<PacketEvent>,
     packets_total: u64,
     clients: HashMap<Arc<str>, ClientSeen>,
+    notices: VecDeque<Notice>,
     limits: SourceLimits,
 }
 
@@ -69,6 +92,7 @@ impl SourceModel {
             packets: VecDeque::with_capacity(limits.packets.min(1024)),
             packets_total: 0,
             clients: HashMap::new(),
+            notices: VecDeque::new(),
             limits,
         }
     }
@@ -152,6 +176,19 @@ impl SourceModel {
                 _ => {}
             }
         }
+    }
+
+    /// Records a connection notice, keeping the latest [`NOTICES`].
+    pub fn notice(&mut self, notice: Notice) {
+        if self.notices.len() >= NOTICES {
+            self.notices.pop_front();
+        }
+        self.notices.push_back(notice);
+    }
+
+    /// Notices, newest first.
+    pub fn notices(&self) -> impl Iterator<Item = &Notice> {
+        self.notices.iter().rev()
     }
 
     /// The packet log, oldest first.

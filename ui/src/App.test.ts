@@ -92,6 +92,15 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     trafficExpandAll: async () => {},
     trafficClear: async () => {},
     trafficDeleteRetained: async () => 1,
+    trafficNotices: async () => [
+      {
+        timeMs: Date.now(),
+        kind: 'Refused' as const,
+        clientId: 'dev',
+        remote: '127.0.0.1:5000',
+        detail: "wrong username or password for user 'dev'",
+      },
+    ],
     trafficMessages: async () => [
       {
         timeMs: Date.now(),
@@ -155,6 +164,9 @@ describe('App shell', () => {
     expect(text(target, 'broker-address')).toBe('127.0.0.1:1884');
     expect(text(target, 'status-broker')).toBe('Broker 127.0.0.1:1884');
     expect(text(target, 'connect-hint')).toBe('mqtt://127.0.0.1:1884');
+    expect(target.querySelector('[data-testid="broker-notices"]')?.textContent).toContain(
+      "wrong username or password for user 'dev'",
+    );
     const table = target.querySelector('[data-testid="broker-clients"]');
     expect(table?.textContent).toContain('sensor-<b>1</b>');
     // The client id is data: its angle brackets stay text, never markup.

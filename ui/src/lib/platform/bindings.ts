@@ -40,6 +40,11 @@ export const commands = {
 	 *  through the broker like any client's). Returns how many were deleted.
 	 */
 	trafficDeleteRetained: (source: string, node: number) => typedError<number, IpcError>(__TAURI_INVOKE("traffic_delete_retained", { source, node })),
+	/**
+	 *  The latest connection notices of a source (connects, refusals and why, disconnects and why),
+	 *  newest first.
+	 */
+	trafficNotices: (source: string, limit: number) => typedError<NoticeView_Serialize[], IpcError>(__TAURI_INVOKE("traffic_notices", { source, limit })),
 };
 
 /* Types */
@@ -193,6 +198,29 @@ export type ErrorCode =
 export type IpcError = {
 	code: ErrorCode,
 	message: string,
+};
+
+export type NoticeKind = "Connected" | "Refused" | "Subscribed" | "Disconnected";
+
+/**  A connection notice, as the broker panel lists it. */
+export type NoticeView = NoticeView_Serialize | NoticeView_Deserialize;
+
+/**  A connection notice, as the broker panel lists it. */
+export type NoticeView_Deserialize = {
+	timeMs: number,
+	kind: NoticeKind,
+	clientId: string,
+	remote?: string | null,
+	detail: string,
+};
+
+/**  A connection notice, as the broker panel lists it. */
+export type NoticeView_Serialize = {
+	timeMs: number,
+	kind: NoticeKind,
+	clientId: string,
+	remote: string | null,
+	detail: string,
 };
 
 export type SubscriptionView = {

@@ -9,6 +9,7 @@ import type {
   ClientView,
   ErrorCode,
   IpcError,
+  NoticeView,
   TrafficFrame,
   TreeRow,
 } from './bindings';
@@ -16,7 +17,16 @@ import type {
 /** The broker's state as the backend sends it (every optional field present, possibly null). */
 export type BrokerStatus = BrokerStatus_Serialize;
 
-export type { AppInfo, BrokerSettingsInput, ClientView, ErrorCode, IpcError, TrafficFrame, TreeRow };
+export type {
+  AppInfo,
+  BrokerSettingsInput,
+  ClientView,
+  ErrorCode,
+  IpcError,
+  NoticeView,
+  TrafficFrame,
+  TreeRow,
+};
 
 /** One stored message of a topic. */
 export interface StoredMessage {
@@ -66,6 +76,8 @@ export interface Platform {
   trafficClear(source: string): Promise<void>;
   /** Deletes the retained messages at and below a node; resolves to how many. */
   trafficDeleteRetained(source: string, node: number): Promise<number>;
+  /** The latest connection notices (connects, refusals, disconnects and why), newest first. */
+  trafficNotices(source: string, limit: number): Promise<NoticeView[]>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
 }
@@ -114,6 +126,7 @@ const tauriPlatform: Platform = {
     await unwrap(commands.trafficClear(source));
   },
   trafficDeleteRetained: (source, node) => unwrap(commands.trafficDeleteRetained(source, node)),
+  trafficNotices: (source, limit) => unwrap(commands.trafficNotices(source, limit)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
 };
@@ -142,6 +155,7 @@ const unavailablePlatform: Platform = {
   trafficClear: unavailable,
   trafficMessages: unavailable,
   trafficDeleteRetained: unavailable,
+  trafficNotices: unavailable,
 };
 
 /** True when the page runs inside the Tauri webview. */
