@@ -778,3 +778,53 @@ fn the_app_deletes_retained_messages_through_the_door_even_with_passwords() {
     let values: HashMap<String, String> = broker.broker().sys_values().into_iter().collect();
     assert_eq!(values["$SYS/broker/retained messages/count"], "1");
 }
+
+#[test]
+fn unsubscribe_gets_one_answer_with_a_code_per_filter() {
+    let broker = TestBroker::default_settings();
+    let mut client = RawClient::connect(broker.address);
+    client.send(
+        &Connect {
+            level: V5,
+            client_id: "unsub",
+            ..Connect::default()
+        }
+        .encode(),
+    );
+    assert_eq!(client.read_packet().map(|p| p[0]), Some(0x20));
+    client.send(&raw::subscribe(V5, 1, &[("known/#", 1)]));
+    assert_eq!(client.read_packet().map(|p| p[0]), Some(0x90));
+    // UNSUBSCRIBE (id 2) for an unknown filter and the known one.
+    let mut body = vec![0, 2, 0];
+    for filter in ["unknown/t", "known/#"] {
+        body.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+        body.extend_from_slice(filter.as_bytes());
+    }
+    client.send(&raw::packet(0xA2, &body));
+    let unsuback = client.read_packet().expect("UNSUBACK");
+    assert_eq!(unsuback, vec![0xB0, 0x05, 0x00, 0x02, 0x00, 0x11, 0x00]);
+    // Nothing else arrives before the PINGRESP: no second UNSUBACK.
+    client.send(&raw::PINGREQ);
+    assert_eq!(client.read_packet(), Some(vec![0xD0, 0x00]));
+}
+
+#[test]
+fn packets_sent_together_with_connect_are_not_lost() {
+    let broker = TestBroker::default_settings();
+    let mut client = RawClient::connect(broker.address);
+    let mut burst = Connect {
+        client_id: "eager",
+        ..Connect::default()
+    }
+    .encode();
+    burst.extend(raw::subscribe(V311, 9, &[("eager/#", 0)]));
+    burst.extend(raw::PINGREQ);
+    client.send(&burst);
+    assert_eq!(client.read_packet().map(|p| p[0]), Some(0x20), "CONNACK");
+    assert_eq!(
+        client.read_packet(),
+        Some(vec![0x90, 0x03, 0x00, 0x09, 0x00]),
+        "SUBACK"
+    );
+    assert_eq!(client.read_packet(), Some(vec![0xD0, 0x00]), "PINGRESP");
+}

@@ -158,6 +158,10 @@ impl ConnectPacket {
                 c.client_id = client_id.to_string();
                 c.keep_alive = keep_alive;
                 c.clean_start = clean;
+                // Topic aliases would hide topics from the door: none between door and engine.
+                if let Some(properties) = c.properties.as_mut() {
+                    properties.topic_alias_max = None;
+                }
                 let login = v5::Login::new(login.0, login.1);
                 v5::Packet::Connect(c, will.clone(), Some(login))
                     .write(&mut out, None)
@@ -333,8 +337,9 @@ pub fn suback_codes(body: &[u8], version: ProtocolVersion) -> Option<(u16, Vec<u
     Some((pkid, body.get(at..)?.to_vec()))
 }
 
-/// Adds the Assigned Client Identifier property to an MQTT 5 CONNACK from the engine.
-pub fn connack_with_assigned_id(packet: &[u8], client_id: &str) -> Result<Vec<u8>, WireError> {
+/// The engine's MQTT 5 CONNACK as the client gets it: with the Assigned Client Identifier when
+/// the door assigned one, and without topic aliases (the door must see every topic).
+pub fn connack_for_v5_client(packet: &[u8], assigned: Option<&str>) -> Result<Vec<u8>, WireError> {
     let mut buf = BytesMut::from(packet);
     let mut ack = match v5::Packet::read(&mut buf, None).map_err(malformed)? {
         v5::Packet::ConnAck(ack) => ack,
@@ -362,7 +367,10 @@ pub fn connack_with_assigned_id(packet: &[u8], client_id: &str) -> Result<Vec<u8
             authentication_method: None,
             authentication_data: None,
         });
-    properties.assigned_client_identifier = Some(client_id.to_string());
+    if let Some(client_id) = assigned {
+        properties.assigned_client_identifier = Some(client_id.to_string());
+    }
+    properties.topic_alias_max = None;
     ack.properties = Some(properties);
     let mut out = BytesMut::new();
     v5::Packet::ConnAck(ack)
@@ -411,14 +419,25 @@ pub fn encode_suback(version: ProtocolVersion, pkid: u16, codes: &[u8]) -> Vec<u
     packet(0x90, &body)
 }
 
-/// An UNSUBACK for `count` filters, all successful.
-pub fn encode_unsuback(version: ProtocolVersion, pkid: u16, count: usize) -> Vec<u8> {
+/// An UNSUBACK; MQTT 5 carries a reason code per filter (0x00, or 0x11: no subscription existed).
+pub fn encode_unsuback(version: ProtocolVersion, pkid: u16, codes: &[u8]) -> Vec<u8> {
     let mut body = pkid.to_be_bytes().to_vec();
     if version == ProtocolVersion::V5 {
         body.push(0);
-        body.extend(std::iter::repeat_n(0u8, count));
+        body.extend_from_slice(codes);
     }
     packet(0xB0, &body)
+}
+
+/// An MQTT 5 UNSUBSCRIBE for the engine.
+pub fn encode_unsubscribe_v5(pkid: u16, filters: &[&str]) -> Vec<u8> {
+    let mut body = pkid.to_be_bytes().to_vec();
+    body.push(0); // no properties
+    for filter in filters {
+        body.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+        body.extend_from_slice(filter.as_bytes());
+    }
+    packet(0xA2, &body)
 }
 
 /// PUBACK (0x40), PUBREC (0x50) or PUBCOMP (0x70) for a packet id, with an MQTT 5 reason code.

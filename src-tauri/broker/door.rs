@@ -25,7 +25,7 @@ use super::wire::{self, Frame, WireError};
 use crate::topic;
 use crate::traffic::{Direction, PacketKind, PacketSummary, ProtocolVersion};
 use bytes::BytesMut;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// The user property the door adds to every publish it hands the engine. A client cannot
@@ -235,6 +235,35 @@ struct PendingSubAck {
     sent_at_ms: u64,
 }
 
+/// An acknowledgement the engine expects, and its bytes once someone has given it.
+#[derive(Debug)]
+struct AckSlot {
+    packet_id: u16,
+    ready: Option<[u8; 4]>,
+}
+
+/// Marks the first slot for `packet_id` still waiting as answered with `ack`; false if none.
+fn answer(queue: &mut VecDeque<AckSlot>, packet_id: u16, ack: [u8; 4]) -> bool {
+    match queue
+        .iter_mut()
+        .find(|slot| slot.packet_id == packet_id && slot.ready.is_none())
+    {
+        Some(slot) => {
+            slot.ready = Some(ack);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Sends every answered acknowledgement at the front of the queue.
+fn release(queue: &mut VecDeque<AckSlot>, out: &mut Output) {
+    while let Some(bytes) = queue.front().and_then(|slot| slot.ready) {
+        out.to_engine.extend_from_slice(&bytes);
+        queue.pop_front();
+    }
+}
+
 /// The state of one client connection at the door.
 #[derive(Debug)]
 pub struct Door {
@@ -252,9 +281,15 @@ pub struct Door {
     engine_qos2_by_door: HashSet<u16>,
     /// Engine QoS 2 deliveries passed to the client as QoS 1: its PUBACK becomes a PUBREC.
     downgraded_2_to_1: HashSet<u16>,
+    /// The engine's QoS 1 and 2 deliveries in order, with the PUBACK or PUBREC for each once
+    /// known. rumqttd requires acknowledgements in delivery order, but the door answers some
+    /// itself (downgrades, drops) at once while the client answers others later: they leave
+    /// in order from here.
+    first_acks: VecDeque<AckSlot>,
+    /// The engine's PUBRELs in order, with the PUBCOMP for each once known.
+    completions: VecDeque<AckSlot>,
     subscriptions: BTreeMap<String, u8>,
     options: HashMap<String, SubscriptionOptions>,
-    serial: u64,
     clean: bool,
     /// MQTT 5 session expiry interval; `None` for 3.1.1.
     session_expiry: Option<u32>,
@@ -278,9 +313,10 @@ impl Door {
             door_qos2: HashSet::new(),
             engine_qos2_by_door: HashSet::new(),
             downgraded_2_to_1: HashSet::new(),
+            first_acks: VecDeque::new(),
+            completions: VecDeque::new(),
             subscriptions: BTreeMap::new(),
             options: HashMap::new(),
-            serial,
             clean: true,
             session_expiry: None,
             client_max_packet: usize::MAX,
@@ -399,6 +435,10 @@ impl Door {
             let packet = buf.split_to(frame.len());
             if self.phase == Phase::AwaitConnect {
                 self.on_connect(&packet, &frame, out);
+                if out.open_engine {
+                    // The rest waits until the engine link is open.
+                    return;
+                }
             } else {
                 self.on_client_packet(&packet, &frame, out);
             }
@@ -583,8 +623,28 @@ impl Door {
                     out.retained_changes.push((topic_name, !payload_empty));
                 }
             }
-            PacketKind::PubAck if self.downgraded_2_to_1.remove(&packet_id) => {
-                out.to_engine.extend_from_slice(&ack(0x50, packet_id));
+            PacketKind::PubAck | PacketKind::PubRec => {
+                // The client's answer to a delivery: a QoS 1 PUBACK for an engine QoS 2 message
+                // becomes the PUBREC the engine waits for (then the door completes the flow).
+                let engine_ack =
+                    if kind == PacketKind::PubAck && self.downgraded_2_to_1.remove(&packet_id) {
+                        self.engine_qos2_by_door.insert(packet_id);
+                        ack(0x50, packet_id)
+                    } else {
+                        ack(packet[0] & 0xF0, packet_id)
+                    };
+                if answer(&mut self.first_acks, packet_id, engine_ack) {
+                    release(&mut self.first_acks, out);
+                } else {
+                    out.to_engine.extend_from_slice(packet);
+                }
+            }
+            PacketKind::PubComp => {
+                if answer(&mut self.completions, packet_id, ack(0x70, packet_id)) {
+                    release(&mut self.completions, out);
+                } else {
+                    out.to_engine.extend_from_slice(packet);
+                }
             }
             PacketKind::PubRel if self.door_qos2.remove(&packet_id) => {
                 let comp = codec::encode_ack(0x70, self.version, packet_id, 0);
@@ -703,21 +763,29 @@ impl Door {
                 return self.close(out, reason, Some(reason::MALFORMED_PACKET));
             }
         };
+        // The door answers UNSUBSCRIBE itself, one code per filter, and tells the engine only
+        // about filters it holds: rumqttd answers once per removed filter and not at all for
+        // unknown ones, which a client cannot match to its request.
+        let mut codes = Vec::with_capacity(filters.len());
+        let mut engine_filters = Vec::new();
         for filter in &filters {
-            self.subscriptions.remove(filter);
+            let existed = self.subscriptions.remove(filter).is_some();
             self.options.remove(filter);
             self.sys_filters.retain(|f| f != filter);
+            codes.push(if existed { 0x00 } else { 0x11 });
+            if existed && !filter.starts_with('$') {
+                engine_filters.push(filter.as_str());
+            }
         }
+        let _ = (packet, frame);
         out.subscriptions_changed = true;
-        if filters.iter().all(|f| f.starts_with('$')) {
-            let ack = codec::encode_unsuback(self.version, pkid, filters.len());
-            self.note_own(out, &ack, Direction::Outbound);
-            out.to_client.extend_from_slice(&ack);
-        } else if let Err(error) = self.forward_as_v5(packet, out) {
-            let _ = frame;
-            let reason = CloseReason::Malformed(format!("UNSUBSCRIBE: {error}"));
-            self.close(out, reason, Some(reason::MALFORMED_PACKET));
+        if !engine_filters.is_empty() {
+            out.to_engine
+                .extend_from_slice(&codec::encode_unsubscribe_v5(pkid, &engine_filters));
         }
+        let ack = codec::encode_unsuback(self.version, pkid, &codes);
+        self.note_own(out, &ack, Direction::Outbound);
+        out.to_client.extend_from_slice(&ack);
     }
 
     /// Forwards a SUBSCRIBE or UNSUBSCRIBE to the engine, adding the MQTT 5 property section a
@@ -755,7 +823,7 @@ impl Door {
             empty,
             retain: view.retain(),
             sent_at_ms: now_ms(),
-            origin: self.serial,
+            origin: self.origin(),
         };
         wire::push_user_property(&mut properties, MARKER_KEY, &marker.encode());
         let payload: &[u8] = if empty { b"\0" } else { view.payload };
@@ -819,12 +887,12 @@ impl Door {
         match kind {
             PacketKind::ConnAck if self.phase == Phase::AwaitConnAck => {
                 let code = body.get(1).copied().unwrap_or(0x80);
-                let bytes = match (&self.assigned_id, self.version) {
-                    (_, ProtocolVersion::V311) => codec::connack_v5_to_v4(packet),
-                    (Some(id), ProtocolVersion::V5) if code == 0 => {
-                        codec::connack_with_assigned_id(packet, id)?
+                let bytes = match self.version {
+                    ProtocolVersion::V311 => codec::connack_v5_to_v4(packet),
+                    ProtocolVersion::V5 if code == 0 => {
+                        codec::connack_for_v5_client(packet, self.assigned_id.as_deref())?
                     }
-                    _ => packet.to_vec(),
+                    ProtocolVersion::V5 => packet.to_vec(),
                 };
                 self.pass_to_client(&bytes, out);
                 if code == 0 {
@@ -839,12 +907,28 @@ impl Door {
                 self.pending_engine_pings -= 1;
             }
             PacketKind::Publish => self.deliver_publish(packet, frame, out)?,
-            PacketKind::PubRel if self.engine_qos2_by_door.remove(&packet_id()?) => {
-                out.to_engine.extend_from_slice(&ack(0x70, packet_id()?));
+            PacketKind::PubRel => {
+                let id = packet_id()?;
+                if self.engine_qos2_by_door.remove(&id) {
+                    // The door completes a flow the client saw as QoS 0 or 1.
+                    self.completions.push_back(AckSlot {
+                        packet_id: id,
+                        ready: Some(ack(0x70, id)),
+                    });
+                    release(&mut self.completions, out);
+                } else {
+                    self.completions.push_back(AckSlot {
+                        packet_id: id,
+                        ready: None,
+                    });
+                    if v311 {
+                        self.pass_to_client(&ack(0x62, id), out);
+                    } else {
+                        self.pass_to_client(packet, out);
+                    }
+                }
             }
-            PacketKind::PubAck | PacketKind::PubRec | PacketKind::PubComp | PacketKind::PubRel
-                if v311 =>
-            {
+            PacketKind::PubAck | PacketKind::PubRec | PacketKind::PubComp if v311 => {
                 self.pass_to_client(&ack(packet[0], packet_id()?), out);
             }
             PacketKind::SubAck => {
@@ -862,9 +946,8 @@ impl Door {
                     None => self.pass_to_client(packet, out),
                 }
             }
-            PacketKind::UnsubAck if v311 => {
-                self.pass_to_client(&ack(0xB0, packet_id()?), out);
-            }
+            // The door already answered the client's UNSUBSCRIBE.
+            PacketKind::UnsubAck => {}
             PacketKind::Disconnect => {
                 // A 3.1.1 client cannot receive DISCONNECT; it just sees the connection close.
                 if !v311 {
@@ -920,7 +1003,7 @@ impl Door {
         let mut drop = false;
         if let Some(m) = &marker {
             if !matching.is_empty()
-                && m.origin == self.serial
+                && m.origin == self.origin()
                 && matching.iter().all(|o| o.no_local)
             {
                 drop = true; // no-local: the client's own message
@@ -970,20 +1053,19 @@ impl Door {
         }
 
         let engine_id = view.packet_id.unwrap_or(0);
-        let expired = drop;
-        let client_qos = if expired { 0 } else { target_qos };
-        match (engine_qos, client_qos) {
-            (1, 0) => out.to_engine.extend_from_slice(&ack(0x40, engine_id)),
-            (2, 0) => {
-                out.to_engine.extend_from_slice(&ack(0x50, engine_id));
-                self.engine_qos2_by_door.insert(engine_id);
-            }
-            (2, 1) => {
-                self.downgraded_2_to_1.insert(engine_id);
-            }
-            _ => {}
+        let client_qos = if drop { 0 } else { target_qos };
+        if engine_qos > 0 {
+            self.first_acks.push_back(AckSlot {
+                packet_id: engine_id,
+                ready: None,
+            });
         }
-        if expired {
+        if client_qos == 0 && engine_qos > 0 {
+            self.door_acknowledges(engine_qos, engine_id, out);
+        } else if (engine_qos, client_qos) == (2, 1) {
+            self.downgraded_2_to_1.insert(engine_id);
+        }
+        if drop {
             return Ok(());
         }
 
@@ -1007,14 +1089,9 @@ impl Door {
         if out.to_client.len() - before > self.client_max_packet {
             // Larger than the client said it accepts: MQTT 5 says discard it, as if delivered.
             out.to_client.truncate(before);
-            match client_qos {
-                1 => out.to_engine.extend_from_slice(&ack(0x40, engine_id)),
-                2 => {
-                    out.to_engine.extend_from_slice(&ack(0x50, engine_id));
-                    self.engine_qos2_by_door.insert(engine_id);
-                    self.downgraded_2_to_1.remove(&engine_id);
-                }
-                _ => {}
+            self.downgraded_2_to_1.remove(&engine_id);
+            if engine_qos > 0 {
+                self.door_acknowledges(engine_qos, engine_id, out);
             }
             return Ok(());
         }
@@ -1082,6 +1159,36 @@ impl Door {
         }
         let ack = codec::encode_suback(self.version, pkid, &codes);
         self.pass_to_client(&ack, out);
+    }
+
+    /// Who published, for no-local: a hash of the client id (MQTT compares client ids, and the
+    /// engine keeps messages across door restarts, so a connection counter would not do).
+    fn origin(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.client_id.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Answers an engine delivery the client will not answer (it got it at QoS 0, or not at
+    /// all): PUBACK for QoS 1; PUBREC for QoS 2, the door completing the flow at the PUBREL.
+    fn door_acknowledges(&mut self, engine_qos: u8, engine_id: u16, out: &mut Output) {
+        let first = if engine_qos == 2 {
+            self.engine_qos2_by_door.insert(engine_id);
+            ack(0x50, engine_id)
+        } else {
+            ack(0x40, engine_id)
+        };
+        // This delivery's slot is the newest with its id; answer that one.
+        if let Some(slot) = self
+            .first_acks
+            .iter_mut()
+            .rev()
+            .find(|s| s.packet_id == engine_id && s.ready.is_none())
+        {
+            slot.ready = Some(first);
+        }
+        release(&mut self.first_acks, out);
     }
 
     /// A PINGREQ for the engine, sent by the door for a client with keep-alive 0.
@@ -1213,6 +1320,74 @@ mod tests {
             out.to_engine,
             vec![0x40, 0x02, 0x00, 0x05],
             "the door acks the engine"
+        );
+    }
+
+    /// An engine delivery to the door: QoS `engine_qos`, marker QoS `published_qos`.
+    fn delivery(engine_qos: u8, published_qos: u8, id: u16) -> BytesMut {
+        let marker = Marker {
+            qos: published_qos,
+            sent_at_ms: now_ms(),
+            origin: 7,
+            ..Marker::default()
+        };
+        let mut properties = Vec::new();
+        wire::push_user_property(&mut properties, MARKER_KEY, &marker.encode());
+        let mut packet = Vec::new();
+        wire::encode_publish(
+            &mut packet,
+            engine_qos << 1,
+            b"t",
+            Some(id),
+            Some(&properties),
+            b"x",
+        );
+        BytesMut::from(&packet[..])
+    }
+
+    #[test]
+    fn the_doors_acks_wait_for_earlier_client_acks() {
+        let mut door = open_door();
+        let mut out = Output::default();
+        // id 1 goes to the client at QoS 1; id 2 is downgraded to QoS 0 and acked by the door.
+        door.on_engine_bytes(&mut delivery(1, 1, 1), &mut out);
+        door.on_engine_bytes(&mut delivery(1, 0, 2), &mut out);
+        assert!(
+            out.to_engine.is_empty(),
+            "the door's ack for 2 must wait for the client's for 1"
+        );
+        let mut out = Output::default();
+        door.on_client_bytes(&mut BytesMut::from(&[0x40, 0x02, 0x00, 0x01][..]), &mut out);
+        assert_eq!(
+            out.to_engine,
+            vec![0x40, 2, 0, 1, 0x40, 2, 0, 2],
+            "acks in delivery order"
+        );
+    }
+
+    #[test]
+    fn a_qos2_delivery_downgraded_to_qos1_completes_at_the_door() {
+        let mut door = open_door();
+        let mut out = Output::default();
+        door.on_engine_bytes(&mut delivery(2, 1, 3), &mut out);
+        assert_eq!(out.to_client[0] & 0b0110, 0b0010, "the client gets QoS 1");
+        let mut out = Output::default();
+        door.on_client_bytes(&mut BytesMut::from(&[0x40, 0x02, 0x00, 0x03][..]), &mut out);
+        assert_eq!(
+            out.to_engine,
+            vec![0x50, 2, 0, 3],
+            "the client's PUBACK becomes a PUBREC"
+        );
+        let mut out = Output::default();
+        door.on_engine_bytes(&mut BytesMut::from(&[0x62, 0x02, 0x00, 0x03][..]), &mut out);
+        assert!(
+            out.to_client.is_empty(),
+            "the PUBREL is not the client's business"
+        );
+        assert_eq!(
+            out.to_engine,
+            vec![0x70, 2, 0, 3],
+            "the door completes with PUBCOMP"
         );
     }
 

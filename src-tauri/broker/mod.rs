@@ -149,7 +149,7 @@ pub enum EngineChoice {
     Dedicated,
 }
 
-/// A running broker. Dropping it without [`Broker::stop`] leaves it running until the runtime ends.
+/// A running broker. Dropping it stops it as [`Broker::stop`] does, without waiting.
 pub struct Broker {
     address: SocketAddr,
     /// The engine's credentials, which the door also accepts for the app's own connections.

@@ -80,8 +80,6 @@ fn publish_events(
 pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> ClientStream for T {}
 
-type EngineWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
-
 /// Serves one client connection until it ends.
 pub async fn serve<S: ClientStream>(
     mut client: S,
@@ -172,9 +170,11 @@ pub async fn serve<S: ClientStream>(
     let door = Arc::new(Mutex::new(door));
     let (client_read, client_write) = tokio::io::split(client);
     let (engine_read, engine_write) = engine.into_split();
-    // Both directions write to the engine: the client's packets, and the door's own
-    // acknowledgements of deliveries it downgraded. A tokio Mutex: writes await under it.
-    let engine_write = Arc::new(tokio::sync::Mutex::new(engine_write));
+    // One task writes to the engine. The reading side's own acknowledgements (for deliveries the
+    // door downgraded or dropped) reach it over a channel, so the engine's reader never waits on
+    // a write: waiting there could deadlock with rumqttd, which does not read while it writes.
+    // Unbounded, but bounded in practice by the engine's in-flight window (4 bytes an ack).
+    let (acks_tx, acks_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     // Replies the door writes while handling client packets go out through the writer task.
     let (replies_tx, replies_rx) = mpsc::channel::<Reply>(64);
 
@@ -190,17 +190,13 @@ pub async fn serve<S: ClientStream>(
     let up = client_to_engine(
         ctx.clone(),
         client_read,
-        engine_write.clone(),
+        buf,
+        engine_write,
+        acks_rx,
         replies_tx,
         pings_engine,
     );
-    let down = engine_to_client(
-        ctx.clone(),
-        engine_read,
-        engine_write,
-        client_write,
-        replies_rx,
-    );
+    let down = engine_to_client(ctx.clone(), engine_read, acks_tx, client_write, replies_rx);
     let mut shutdown = shutdown;
     let reason = tokio::select! {
         reason = up => reason,
@@ -348,34 +344,47 @@ impl ConnectionContext {
     }
 }
 
+/// Reads the client and writes everything the engine gets: the client's packets (through the
+/// door) and the door's own acknowledgements. `buf` holds bytes that came with the CONNECT.
 async fn client_to_engine<S: ClientStream>(
     ctx: ConnectionContext,
     mut client: ReadHalf<S>,
-    engine: EngineWriter,
+    mut buf: BytesMut,
+    mut engine: tokio::net::tcp::OwnedWriteHalf,
+    mut acks: mpsc::UnboundedReceiver<Vec<u8>>,
     replies: mpsc::Sender<Reply>,
     pings_engine: bool,
 ) -> String {
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Output::default();
     let mut ping = tokio::time::interval(ENGINE_PING_INTERVAL);
     ping.tick().await;
+    let mut leftover = !buf.is_empty();
     loop {
-        tokio::select! {
-            read = client.read_buf(&mut buf) => {
-                match read {
-                    Ok(0) => return "the client closed the connection".to_string(),
-                    Err(error) => return format!("reading from the client failed: {error}"),
-                    Ok(_) => {}
+        if !leftover {
+            tokio::select! {
+                read = client.read_buf(&mut buf) => {
+                    match read {
+                        Ok(0) => return "the client closed the connection".to_string(),
+                        Err(error) => return format!("reading from the client failed: {error}"),
+                        Ok(_) => {}
+                    }
                 }
-            }
-            _ = ping.tick(), if pings_engine => {
-                let bytes = ctx.lock().engine_ping().to_vec();
-                if engine.lock().await.write_all(&bytes).await.is_err() {
-                    return "the routing engine closed the connection".to_string();
+                Some(bytes) = acks.recv() => {
+                    if engine.write_all(&bytes).await.is_err() {
+                        return "the routing engine closed the connection".to_string();
+                    }
+                    continue;
                 }
-                continue;
+                _ = ping.tick(), if pings_engine => {
+                    let bytes = ctx.lock().engine_ping().to_vec();
+                    if engine.write_all(&bytes).await.is_err() {
+                        return "the routing engine closed the connection".to_string();
+                    }
+                    continue;
+                }
             }
         }
+        leftover = false;
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(READ_BUFFER);
         }
@@ -395,8 +404,7 @@ async fn client_to_engine<S: ClientStream>(
             out.to_client.append(&mut sys_out.to_client);
             out.events.append(&mut sys_out.events);
         }
-        if !out.to_engine.is_empty() && engine.lock().await.write_all(&out.to_engine).await.is_err()
-        {
+        if !out.to_engine.is_empty() && engine.write_all(&out.to_engine).await.is_err() {
             return "the routing engine closed the connection".to_string();
         }
         let close = out.close.take();
@@ -412,7 +420,7 @@ async fn client_to_engine<S: ClientStream>(
         ctx.after_step(&mut out);
         if let Some(reason) = close {
             if reason == CloseReason::ClientDisconnected {
-                let _ = engine.lock().await.shutdown().await;
+                let _ = engine.shutdown().await;
             }
             // The writer sends the door's last words (a DISCONNECT with a reason code, say),
             // then ends the connection with this reason.
@@ -421,10 +429,11 @@ async fn client_to_engine<S: ClientStream>(
     }
 }
 
+/// Reads the engine and writes everything the client gets.
 async fn engine_to_client<S: ClientStream>(
     ctx: ConnectionContext,
     mut engine: tokio::net::tcp::OwnedReadHalf,
-    engine_write: EngineWriter,
+    acks: mpsc::UnboundedSender<Vec<u8>>,
     mut client: WriteHalf<S>,
     mut replies: mpsc::Receiver<Reply>,
 ) -> String {
@@ -465,15 +474,8 @@ async fn engine_to_client<S: ClientStream>(
         if !out.to_client.is_empty() && client.write_all(&out.to_client).await.is_err() {
             return "writing to the client failed".to_string();
         }
-        if !out.to_engine.is_empty()
-            && engine_write
-                .lock()
-                .await
-                .write_all(&out.to_engine)
-                .await
-                .is_err()
-        {
-            return "the routing engine closed the connection".to_string();
+        if !out.to_engine.is_empty() && acks.send(std::mem::take(&mut out.to_engine)).is_err() {
+            return "the connection closed".to_string();
         }
         let close = out.close.take();
         ctx.after_step(&mut out);
