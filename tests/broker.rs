@@ -828,3 +828,37 @@ fn packets_sent_together_with_connect_are_not_lost() {
     );
     assert_eq!(client.read_packet(), Some(vec![0xD0, 0x00]), "PINGRESP");
 }
+
+#[test]
+fn wills_are_delivered_at_the_minimum_qos_like_any_publish() {
+    let broker = TestBroker::default_settings();
+    let port = broker.port();
+    let watcher = mosquitto_sub(
+        &port,
+        &[
+            "-d",
+            "-i",
+            "will-watcher",
+            "-q",
+            "2",
+            "-t",
+            "lastwill/#",
+            "-C",
+            "1",
+        ],
+    );
+    broker.wait_for_subscription("will-watcher", "lastwill/#");
+    let mut rude = RawClient::connect(broker.address);
+    rude.send(
+        &Connect {
+            client_id: "will-qos0",
+            will: Some(("lastwill/x", b"gone", 0)),
+            ..Connect::default()
+        }
+        .encode(),
+    );
+    assert_eq!(rude.read_packet().map(|p| p[0]), Some(0x20));
+    drop(rude);
+    let output = finish(watcher);
+    assert_eq!(delivered_qos(&output).as_deref(), Some("q0"), "{output}");
+}

@@ -130,6 +130,7 @@ impl ConnectPacket {
         keep_alive: u16,
         clean: bool,
         login: (&str, &str),
+        will_tag: Option<(&str, &dyn Fn(u8, bool) -> String)>,
     ) -> Result<Vec<u8>, WireError> {
         let mut out = BytesMut::new();
         match self {
@@ -140,13 +141,14 @@ impl ConnectPacket {
                     clean_start: clean,
                     properties: None,
                 };
-                let will = c.last_will.as_ref().map(|w| v5::LastWill {
+                let mut will = c.last_will.as_ref().map(|w| v5::LastWill {
                     topic: bytes::Bytes::copy_from_slice(w.topic.as_bytes()),
                     message: w.message.clone(),
                     qos: qos_to_v5(qos4_to_u8(w.qos)),
                     retain: w.retain,
                     properties: None,
                 });
+                tag_will(&mut will, will_tag);
                 let login = v5::Login::new(login.0, login.1);
                 v5::Packet::Connect(connect, will, Some(login))
                     .write(&mut out, None)
@@ -154,6 +156,8 @@ impl ConnectPacket {
             }
             ConnectPacket::V5(b) => {
                 let (c, will, _) = b.as_ref();
+                let mut will = will.clone();
+                tag_will(&mut will, will_tag);
                 let mut c = c.clone();
                 c.client_id = client_id.to_string();
                 c.keep_alive = keep_alive;
@@ -163,7 +167,7 @@ impl ConnectPacket {
                     properties.topic_alias_max = None;
                 }
                 let login = v5::Login::new(login.0, login.1);
-                v5::Packet::Connect(c, will.clone(), Some(login))
+                v5::Packet::Connect(c, will, Some(login))
                     .write(&mut out, None)
                     .map_err(malformed)?;
             }
@@ -186,6 +190,28 @@ pub fn encode_session_end(client_id: &str, login: (&str, &str)) -> Result<Vec<u8
         .write(&mut out, None)
         .map_err(malformed)?;
     Ok(out.to_vec())
+}
+
+/// Adds the door's marker (key, and text made from the will's QoS and retain flag) to a will,
+/// replacing any the client sent.
+fn tag_will(will: &mut Option<v5::LastWill>, tag: Option<(&str, &dyn Fn(u8, bool) -> String)>) {
+    let (Some(will), Some((key, make))) = (will.as_mut(), tag) else {
+        return;
+    };
+    let text = make(qos5_to_u8(will.qos), will.retain);
+    let properties = will
+        .properties
+        .get_or_insert_with(|| v5::LastWillProperties {
+            delay_interval: None,
+            payload_format_indicator: None,
+            message_expiry_interval: None,
+            content_type: None,
+            response_topic: None,
+            correlation_data: None,
+            user_properties: Vec::new(),
+        });
+    properties.user_properties.retain(|(k, _)| k != key);
+    properties.user_properties.push((key.to_string(), text));
 }
 
 /// One filter of a SUBSCRIBE, version-neutral (3.1.1 filters get MQTT 5's defaults).

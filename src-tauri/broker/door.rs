@@ -547,8 +547,25 @@ impl Door {
         };
         let (user, password) = &self.settings.engine_login;
         let clean = self.engine_clean();
-        match connect.encode_for_engine(&self.client_id, engine_keep_alive, clean, (user, password))
-        {
+        // A will is a publish too: it carries the marker (its QoS, retain flag and origin; the
+        // time it is sent is not known yet, so it counts as live and never expires early).
+        let origin = self.origin();
+        let make_marker = move |qos: u8, retain: bool| {
+            Marker {
+                qos,
+                retain,
+                origin,
+                ..Marker::default()
+            }
+            .encode()
+        };
+        match connect.encode_for_engine(
+            &self.client_id,
+            engine_keep_alive,
+            clean,
+            (user, password),
+            Some((MARKER_KEY, &make_marker)),
+        ) {
             Ok(bytes) => {
                 out.to_engine.extend_from_slice(&bytes);
                 out.open_engine = true;
@@ -995,9 +1012,11 @@ impl Door {
             .filter(|(filter, _)| topic::matches(filter, &topic_text))
             .map(|(_, options)| options)
             .collect();
+        // A retained message from the store predates the subscription; a will (time 0) counts
+        // as live.
         let from_store = engine_retain
             && match &marker {
-                Some(m) => matching.iter().all(|o| m.sent_at_ms <= o.since_ms),
+                Some(m) => m.sent_at_ms != 0 && matching.iter().all(|o| m.sent_at_ms <= o.since_ms),
                 None => true,
             };
         let mut drop = false;
