@@ -31,6 +31,10 @@ fn qos_to_v5(q: u8) -> QoS5 {
     }
 }
 
+/// The door's marker for a will: the user property key, and a maker of its text from the will's
+/// QoS and retain flag.
+pub type WillTag<'a> = (&'a str, &'a dyn Fn(u8, bool) -> String);
+
 /// A decoded CONNECT of either version.
 #[derive(Debug, Clone)]
 pub enum ConnectPacket {
@@ -130,7 +134,7 @@ impl ConnectPacket {
         keep_alive: u16,
         clean: bool,
         login: (&str, &str),
-        will_tag: Option<(&str, &dyn Fn(u8, bool) -> String)>,
+        will_tag: Option<WillTag<'_>>,
     ) -> Result<Vec<u8>, WireError> {
         let mut out = BytesMut::new();
         match self {
@@ -194,7 +198,7 @@ pub fn encode_session_end(client_id: &str, login: (&str, &str)) -> Result<Vec<u8
 
 /// Adds the door's marker (key, and text made from the will's QoS and retain flag) to a will,
 /// replacing any the client sent.
-fn tag_will(will: &mut Option<v5::LastWill>, tag: Option<(&str, &dyn Fn(u8, bool) -> String)>) {
+fn tag_will(will: &mut Option<v5::LastWill>, tag: Option<WillTag<'_>>) {
     let (Some(will), Some((key, make))) = (will.as_mut(), tag) else {
         return;
     };
