@@ -196,15 +196,13 @@ fn sys_counts_messages_and_retained() {
 fn invalid_filters_fail_alone_without_a_disconnect() {
     let broker = TestBroker::default_settings();
     for level in [V311, V5] {
-        let mut client = RawClient::connect(broker.address);
-        client.send(
-            &Connect {
+        let mut client = RawClient::connected(
+            broker.address,
+            Connect {
                 level,
                 ..Connect::default()
-            }
-            .encode(),
+            },
         );
-        assert_eq!(client.read_packet().map(|p| p[0]), Some(0x20));
         client.send(&raw::subscribe(
             level,
             7,
@@ -229,15 +227,13 @@ fn oversized_packets_are_refused_from_their_header() {
         max_packet_size: 1024,
         ..BrokerSettings::default()
     });
-    let mut client = RawClient::connect(broker.address);
-    client.send(
-        &Connect {
+    let mut client = RawClient::connected(
+        broker.address,
+        Connect {
             level: V5,
             ..Connect::default()
-        }
-        .encode(),
+        },
     );
-    assert_eq!(client.read_packet().map(|p| p[0]), Some(0x20));
     // Announce 200 MB; send only the header.
     client.send(&[0x30, 0x80, 0x80, 0x80, 0x64]);
     let disconnect = client.read_packet().expect("a DISCONNECT with a reason");
@@ -337,30 +333,26 @@ fn wills_fire_on_abnormal_disconnect_only() {
     broker.wait_for_subscription("watcher", "wills/#");
 
     // A clean DISCONNECT: no will.
-    let mut polite = RawClient::connect(broker.address);
-    polite.send(
-        &Connect {
+    let mut polite = RawClient::connected(
+        broker.address,
+        Connect {
             client_id: "polite",
             will: Some(("wills/polite", b"gone", 0)),
             ..Connect::default()
-        }
-        .encode(),
+        },
     );
-    assert_eq!(polite.read_packet().map(|p| p[0]), Some(0x20));
     polite.send(&raw::DISCONNECT);
     broker.wait_for_departure("polite");
 
     // The socket just drops: the will fires.
-    let mut rude = RawClient::connect(broker.address);
-    rude.send(
-        &Connect {
+    let rude = RawClient::connected(
+        broker.address,
+        Connect {
             client_id: "rude",
             will: Some(("wills/rude", b"lost", 0)),
             ..Connect::default()
-        }
-        .encode(),
+        },
     );
-    assert_eq!(rude.read_packet().map(|p| p[0]), Some(0x20));
     drop(rude);
 
     assert_eq!(finish(watcher), "wills/rude lost\n");
@@ -782,16 +774,14 @@ fn the_app_deletes_retained_messages_through_the_door_even_with_passwords() {
 #[test]
 fn unsubscribe_gets_one_answer_with_a_code_per_filter() {
     let broker = TestBroker::default_settings();
-    let mut client = RawClient::connect(broker.address);
-    client.send(
-        &Connect {
+    let mut client = RawClient::connected(
+        broker.address,
+        Connect {
             level: V5,
             client_id: "unsub",
             ..Connect::default()
-        }
-        .encode(),
+        },
     );
-    assert_eq!(client.read_packet().map(|p| p[0]), Some(0x20));
     client.send(&raw::subscribe(V5, 1, &[("known/#", 1)]));
     assert_eq!(client.read_packet().map(|p| p[0]), Some(0x90));
     // UNSUBSCRIBE (id 2) for an unknown filter and the known one.
@@ -848,16 +838,14 @@ fn wills_are_delivered_at_the_minimum_qos_like_any_publish() {
         ],
     );
     broker.wait_for_subscription("will-watcher", "lastwill/#");
-    let mut rude = RawClient::connect(broker.address);
-    rude.send(
-        &Connect {
+    let rude = RawClient::connected(
+        broker.address,
+        Connect {
             client_id: "will-qos0",
             will: Some(("lastwill/x", b"gone", 0)),
             ..Connect::default()
-        }
-        .encode(),
+        },
     );
-    assert_eq!(rude.read_packet().map(|p| p[0]), Some(0x20));
     drop(rude);
     let output = finish(watcher);
     assert_eq!(delivered_qos(&output).as_deref(), Some("q0"), "{output}");

@@ -140,6 +140,15 @@ impl RawClient {
         self.stream.write_all(bytes).expect("write to the broker");
     }
 
+    /// Connects, sends `connect` and checks that a CONNACK came back.
+    pub fn connected(address: SocketAddr, connect: Connect<'_>) -> RawClient {
+        let mut client = RawClient::connect(address);
+        client.send(&connect.encode());
+        let connack = client.read_packet().expect("a CONNACK");
+        assert_eq!(connack[0], 0x20, "CONNACK expected, got {connack:02x?}");
+        client
+    }
+
     /// Sends without failing when the broker has already closed the socket.
     pub fn try_send(&mut self, bytes: &[u8]) -> bool {
         self.stream.write_all(bytes).is_ok()
