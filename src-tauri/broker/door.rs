@@ -290,6 +290,8 @@ pub struct Door {
     completions: VecDeque<AckSlot>,
     subscriptions: BTreeMap<String, u8>,
     options: HashMap<String, SubscriptionOptions>,
+    /// A hash of the client id (see [`Door::origin`]).
+    origin: u64,
     clean: bool,
     /// MQTT 5 session expiry interval; `None` for 3.1.1.
     session_expiry: Option<u32>,
@@ -317,6 +319,7 @@ impl Door {
             completions: VecDeque::new(),
             subscriptions: BTreeMap::new(),
             options: HashMap::new(),
+            origin: 0,
             clean: true,
             session_expiry: None,
             client_max_packet: usize::MAX,
@@ -540,6 +543,12 @@ impl Door {
             self.assigned_id = None;
         }
 
+        self.origin = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            self.client_id.hash(&mut hasher);
+            hasher.finish()
+        };
         let engine_keep_alive = if self.keep_alive == 0 {
             ENGINE_KEEP_ALIVE_FOR_ZERO
         } else {
@@ -1182,11 +1191,9 @@ impl Door {
 
     /// Who published, for no-local: a hash of the client id (MQTT compares client ids, and the
     /// engine keeps messages across door restarts, so a connection counter would not do).
+    /// Computed once, when the client id is known.
     fn origin(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.client_id.hash(&mut hasher);
-        hasher.finish()
+        self.origin
     }
 
     /// Answers an engine delivery the client will not answer (it got it at QoS 0, or not at
