@@ -66,9 +66,11 @@ fn run_desktop() -> ExitCode {
     }
 }
 
+/// rumqttd logs an error for every normal disconnect and for the door's start-up probe; its own
+/// logs are off unless RUST_LOG asks for them.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
