@@ -182,6 +182,19 @@ fn published_messages_appear_in_the_tree_and_inspector_as_text() {
         serde_json::json!([true, 0]),
         "markup from MQTT data was rendered"
     );
+
+    // The packet log shows every packet, CONNECT to DISCONNECT, with its fields.
+    window.click("[data-testid='tab-packets']");
+    let log = window.wait_for_text("[data-testid='packet-log']", |t| {
+        t.contains("e2e/sensor/temp") && t.contains("PUBACK")
+    });
+    for kind in ["CONNECT", "CONNACK", "PUBLISH", "DISCONNECT"] {
+        assert!(
+            log.contains(kind),
+            "{kind} missing from the packet log:\n{log}"
+        );
+    }
+    window.screenshot(&screenshot_dir().join("packets.png"));
 }
 
 #[test]

@@ -13,4 +13,5 @@
     "traffic_messages",
     "traffic_delete_retained",
     "traffic_notices",
+    "traffic_packets",
 ]

@@ -39,6 +39,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             traffic::traffic_messages,
             traffic::traffic_delete_retained,
             traffic::traffic_notices,
+            traffic::traffic_packets,
         ])
         .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.

@@ -344,3 +344,79 @@ pub fn traffic_notices(
             .collect()
     }))
 }
+
+/// One packet of the packet log, as the packet view lists it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PacketRow {
+    #[specta(type = u32)]
+    pub time_ms: f64,
+    pub direction: crate::traffic::Direction,
+    pub client_id: String,
+    pub remote: Option<String>,
+    pub kind: crate::traffic::PacketKind,
+    pub packet_id: Option<u16>,
+    pub qos: u8,
+    pub retain: bool,
+    pub dup: bool,
+    /// The topic of a PUBLISH, or the (first) filter of a SUBSCRIBE or UNSUBSCRIBE.
+    pub topic: Option<String>,
+    pub payload_len: u32,
+    pub size: u32,
+    /// The return or reason code of a CONNACK, PUBACK, SUBACK, DISCONNECT...
+    pub reason: Option<u8>,
+}
+
+/// The newest packets of a source's log that pass the filters.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PacketPage {
+    /// Packets seen since the source started (the log keeps the latest 10,000).
+    #[specta(type = u32)]
+    pub total: f64,
+    /// Newest first.
+    pub rows: Vec<PacketRow>,
+}
+
+/// The newest `count` packets of a source, optionally only one client's (by id substring) and
+/// one packet type.
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_packets(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    count: u32,
+    client: String,
+    kind: Option<crate::traffic::PacketKind>,
+) -> Result<PacketPage, IpcError> {
+    Ok(hub.with_source(&source, |s| PacketPage {
+        total: s.model.packets_total() as f64,
+        rows: s
+            .model
+            .packets()
+            .rev()
+            .filter(|p| kind.is_none_or(|k| p.summary.kind == k))
+            .filter(|p| client.is_empty() || p.client_id.contains(client.as_str()))
+            .take(count.min(1000) as usize)
+            .map(|p| PacketRow {
+                time_ms: p
+                    .time
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as f64)
+                    .unwrap_or(0.0),
+                direction: p.direction,
+                client_id: p.client_id.to_string(),
+                remote: p.remote.map(|r| r.to_string()),
+                kind: p.summary.kind,
+                packet_id: p.summary.packet_id,
+                qos: p.summary.qos,
+                retain: p.summary.retain,
+                dup: p.summary.dup,
+                topic: p.summary.topic.clone(),
+                payload_len: p.summary.payload_len as u32,
+                size: p.summary.size as u32,
+                reason: p.summary.reason,
+            })
+            .collect(),
+    }))
+}

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 /// MQTT control packet types (the high nibble of the first byte).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, specta::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, specta::Type,
+)]
 pub enum PacketKind {
     Connect,
     ConnAck,

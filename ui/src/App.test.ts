@@ -92,6 +92,26 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     trafficExpandAll: async () => {},
     trafficClear: async () => {},
     trafficDeleteRetained: async () => 1,
+    trafficPackets: async () => ({
+      total: 12,
+      rows: [
+        {
+          timeMs: Date.now(),
+          direction: 'Inbound' as const,
+          clientId: '<i>sensor</i>',
+          remote: '127.0.0.1:5000',
+          kind: 'Publish' as const,
+          packetId: 7,
+          qos: 1,
+          retain: false,
+          dup: false,
+          topic: 'home/temp',
+          payloadLen: 4,
+          size: 17,
+          reason: null,
+        },
+      ],
+    }),
     trafficNotices: async () => [
       {
         timeMs: Date.now(),
@@ -186,6 +206,22 @@ describe('App shell', () => {
     expect(text(target, 'payload')).toContain('<img src=x onerror=alert(1)>');
     expect(target.querySelector('[data-testid="inspector"] img')).toBeNull();
     expect(text(target, 'status-rate')).toBe('2 msg/s in · 0 out');
+    destroy();
+  });
+
+  it('lists packets with their fields, as text', async () => {
+    const { target, destroy } = render(fakePlatform());
+    await settle();
+    (target.querySelector('[data-testid="tab-packets"]') as HTMLButtonElement).click();
+    await settle();
+    const log = target.querySelector('[data-testid="packet-log"]');
+    expect(log?.textContent).toContain('PUBLISH');
+    expect(log?.textContent).toContain('<i>sensor</i>');
+    expect(log?.querySelector('i')).toBeNull();
+    expect(text(target, 'packet-total')).toBe('12 packets seen');
+    (log?.querySelector('tbody tr') as HTMLElement).click();
+    await settle();
+    expect(text(target, 'packet-detail')).toContain('home/temp');
     destroy();
   });
 

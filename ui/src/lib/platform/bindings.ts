@@ -45,6 +45,11 @@ export const commands = {
 	 *  newest first.
 	 */
 	trafficNotices: (source: string, limit: number) => typedError<NoticeView_Serialize[], IpcError>(__TAURI_INVOKE("traffic_notices", { source, limit })),
+	/**
+	 *  The newest `count` packets of a source, optionally only one client's (by id substring) and
+	 *  one packet type.
+	 */
+	trafficPackets: (source: string, count: number, client: string, kind: PacketKind | null) => typedError<PacketPage_Serialize, IpcError>(__TAURI_INVOKE("traffic_packets", { source, count, client, kind })),
 };
 
 /* Types */
@@ -167,6 +172,13 @@ export type ClientView = {
 	bytesSent: number,
 };
 
+/**  Which way a packet travelled, seen from the source that reports it (the broker or a session). */
+export type Direction = 
+/**  Into the source: from a client to the broker, or from a broker to a session. */
+"Inbound" | 
+/**  Out of the source: from the broker to a client, or from a session to its broker. */
+"Outbound";
+
 /**  What kind of failure happened, as the UI needs to know it. */
 export type ErrorCode = 
 /**  A value the user entered is not acceptable (the message says which and why). */
@@ -221,6 +233,69 @@ export type NoticeView_Serialize = {
 	clientId: string,
 	remote: string | null,
 	detail: string,
+};
+
+/**  MQTT control packet types (the high nibble of the first byte). */
+export type PacketKind = "Connect" | "ConnAck" | "Publish" | "PubAck" | "PubRec" | "PubRel" | "PubComp" | "Subscribe" | "SubAck" | "Unsubscribe" | "UnsubAck" | "PingReq" | "PingResp" | "Disconnect" | "Auth";
+
+/**  The newest packets of a source's log that pass the filters. */
+export type PacketPage = PacketPage_Serialize | PacketPage_Deserialize;
+
+/**  The newest packets of a source's log that pass the filters. */
+export type PacketPage_Deserialize = {
+	/**  Packets seen since the source started (the log keeps the latest 10,000). */
+	total: number,
+	/**  Newest first. */
+	rows: PacketRow_Deserialize[],
+};
+
+/**  The newest packets of a source's log that pass the filters. */
+export type PacketPage_Serialize = {
+	/**  Packets seen since the source started (the log keeps the latest 10,000). */
+	total: number,
+	/**  Newest first. */
+	rows: PacketRow_Serialize[],
+};
+
+/**  One packet of the packet log, as the packet view lists it. */
+export type PacketRow = PacketRow_Serialize | PacketRow_Deserialize;
+
+/**  One packet of the packet log, as the packet view lists it. */
+export type PacketRow_Deserialize = {
+	timeMs: number,
+	direction: Direction,
+	clientId: string,
+	remote?: string | null,
+	kind: PacketKind,
+	packetId?: number | null,
+	qos: number,
+	retain: boolean,
+	dup: boolean,
+	/**  The topic of a PUBLISH, or the (first) filter of a SUBSCRIBE or UNSUBSCRIBE. */
+	topic?: string | null,
+	payloadLen: number,
+	size: number,
+	/**  The return or reason code of a CONNACK, PUBACK, SUBACK, DISCONNECT... */
+	reason?: number | null,
+};
+
+/**  One packet of the packet log, as the packet view lists it. */
+export type PacketRow_Serialize = {
+	timeMs: number,
+	direction: Direction,
+	clientId: string,
+	remote: string | null,
+	kind: PacketKind,
+	packetId: number | null,
+	qos: number,
+	retain: boolean,
+	dup: boolean,
+	/**  The topic of a PUBLISH, or the (first) filter of a SUBSCRIBE or UNSUBSCRIBE. */
+	topic: string | null,
+	payloadLen: number,
+	size: number,
+	/**  The return or reason code of a CONNACK, PUBACK, SUBACK, DISCONNECT... */
+	reason: number | null,
 };
 
 export type SubscriptionView = {

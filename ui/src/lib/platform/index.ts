@@ -10,9 +10,17 @@ import type {
   ErrorCode,
   IpcError,
   NoticeView,
+  PacketKind,
+  PacketPage_Serialize,
+  PacketRow_Serialize,
   TrafficFrame,
   TreeRow,
 } from './bindings';
+
+/** A page of the packet log, newest first, as the backend sends it. */
+export type PacketPage = PacketPage_Serialize;
+/** One packet of the log. */
+export type PacketRow = PacketRow_Serialize;
 
 /** The broker's state as the backend sends it (every optional field present, possibly null). */
 export type BrokerStatus = BrokerStatus_Serialize;
@@ -24,6 +32,7 @@ export type {
   ErrorCode,
   IpcError,
   NoticeView,
+  PacketKind,
   TrafficFrame,
   TreeRow,
 };
@@ -78,6 +87,8 @@ export interface Platform {
   trafficDeleteRetained(source: string, node: number): Promise<number>;
   /** The latest connection notices (connects, refusals, disconnects and why), newest first. */
   trafficNotices(source: string, limit: number): Promise<NoticeView[]>;
+  /** The newest packets of the log, filtered by client id (substring) and type. */
+  trafficPackets(source: string, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
 }
@@ -127,6 +138,8 @@ const tauriPlatform: Platform = {
   },
   trafficDeleteRetained: (source, node) => unwrap(commands.trafficDeleteRetained(source, node)),
   trafficNotices: (source, limit) => unwrap(commands.trafficNotices(source, limit)),
+  trafficPackets: (source, count, client, kind) =>
+    unwrap(commands.trafficPackets(source, count, client, kind)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
 };
@@ -156,6 +169,7 @@ const unavailablePlatform: Platform = {
   trafficMessages: unavailable,
   trafficDeleteRetained: unavailable,
   trafficNotices: unavailable,
+  trafficPackets: unavailable,
 };
 
 /** True when the page runs inside the Tauri webview. */
