@@ -606,7 +606,21 @@ impl Door {
         let kind = summary.kind;
         let packet_id = summary.packet_id.unwrap_or(0);
         let qos = summary.qos;
-        let topic_name = summary.topic.clone();
+        // What the door needs of a PUBLISH's topic, read before the summary joins the events (the
+        // topic is copied only for a retained publish).
+        let (topic_error, reserved_topic, retained_change) = match (&summary.topic, kind) {
+            (Some(topic_name), PacketKind::Publish) => (
+                topic::validate_name(topic_name)
+                    .err()
+                    .map(|e| format!("PUBLISH to '{topic_name}': {e}")),
+                topic_name.starts_with('$'),
+                (frame.flags & 0b0001 != 0).then(|| (topic_name.clone(), summary.payload_len > 0)),
+            ),
+            (None, PacketKind::Publish) => {
+                (Some("PUBLISH without a topic".to_string()), false, None)
+            }
+            _ => (None, false, None),
+        };
         out.events.push((Direction::Inbound, summary));
         match kind {
             PacketKind::Connect => {
@@ -614,13 +628,11 @@ impl Door {
                 self.close(out, reason, Some(reason::PROTOCOL_ERROR));
             }
             PacketKind::Publish => {
-                let topic_name = topic_name.unwrap_or_default();
-                if let Err(error) = topic::validate_name(&topic_name) {
-                    let reason =
-                        CloseReason::ProtocolError(format!("PUBLISH to '{topic_name}': {error}"));
+                if let Some(error) = topic_error {
+                    let reason = CloseReason::ProtocolError(error);
                     return self.close(out, reason, Some(reason::TOPIC_NAME_INVALID));
                 }
-                if topic_name.starts_with('$') {
+                if reserved_topic {
                     // Reserved for the server: acknowledge and drop, as mosquitto does.
                     let ack = match qos {
                         1 => Some(codec::encode_ack(0x40, self.version, packet_id, 0)),
@@ -640,13 +652,8 @@ impl Door {
                     let reason = CloseReason::Malformed(error.to_string());
                     return self.close(out, reason, Some(reason::MALFORMED_PACKET));
                 }
-                if frame.flags & 0b0001 != 0 {
-                    let payload_empty = out
-                        .events
-                        .last()
-                        .map(|(_, s)| s.payload_len == 0)
-                        .unwrap_or(false);
-                    out.retained_changes.push((topic_name, !payload_empty));
+                if let Some(change) = retained_change {
+                    out.retained_changes.push(change);
                 }
             }
             PacketKind::PubAck | PacketKind::PubRec => {
