@@ -53,6 +53,7 @@ fn event(topic: &str, time: SystemTime) -> PacketEvent {
             size: PAYLOAD.len() + topic.len() + 4,
             reason: None,
             payload: Some(Bytes::copy_from_slice(&PAYLOAD)),
+            fields: Vec::new(),
         },
         time,
     }

@@ -47,22 +47,34 @@ pub fn run_app() -> Result<(), tauri::Error> {
         broker::BrokerSettings::default(),
         Some(events_tx),
     ));
+    // Client sessions report their packets over their own bounded channel.
+    let (session_tx, session_rx) = tokio::sync::mpsc::channel(1024);
+    let profiles = session::store::config_dir().map(|d| d.join(session::store::PROFILES_FILE));
+    let sessions = std::sync::Arc::new(session::SessionManager::new(
+        profiles,
+        session::secrets::Secrets::detect(),
+        session_tx,
+    ));
     let sink = std::sync::Arc::new(ipc::traffic::FrameSink::default());
     let starting = broker.clone();
     let (pump_hub, pump_sink, dropped_from) = (hub.clone(), sink.clone(), broker.clone());
-    let ingest_hub = hub.clone();
+    let dropped_sessions = sessions.clone();
+    let (ingest_hub, session_hub) = (hub.clone(), hub.clone());
+    let stopping = sessions.clone();
     tauri::Builder::default()
         .manage(broker)
         .manage(hub)
         .manage(sink)
+        .manage(sessions)
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
             tauri::async_runtime::spawn(ingest_hub.ingest_broker(events_rx));
+            tauri::async_runtime::spawn(session_hub.ingest_sessions(session_rx));
             tauri::async_runtime::spawn(ipc::traffic::pump_frames(
                 pump_hub,
                 pump_sink,
-                move || dropped_from.events_dropped(),
+                move || dropped_from.events_dropped() + dropped_sessions.dropped(),
             ));
             // The broker starts with the app, on 127.0.0.1:1883 or the next free port; a
             // failure is kept for the UI to show, and the app runs on without it.
@@ -71,5 +83,12 @@ pub fn run_app() -> Result<(), tauri::Error> {
             });
             Ok(())
         })
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())?
+        .run(move |_, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Sessions say goodbye (DISCONNECT: no will) when the app quits normally.
+                stopping.stop_all();
+            }
+        });
+    Ok(())
 }

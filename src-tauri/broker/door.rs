@@ -1143,6 +1143,7 @@ impl Door {
                 size: out.to_client.len() - before,
                 reason: None,
                 payload: None,
+                fields: Vec::new(),
             },
         ));
         Ok(())

@@ -176,6 +176,7 @@ pub fn summarize(
         size: frame.len(),
         reason: None,
         payload: None,
+        fields: Vec::new(),
     };
     match kind {
         PacketKind::Publish => {
@@ -557,4 +558,245 @@ pub fn push_user_property(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(&(value.len() as u16).to_be_bytes());
     out.extend_from_slice(value.as_bytes());
+}
+
+pub use crate::traffic::packet::Field;
+
+/// The name of an MQTT 5 property.
+fn property_name(id: usize) -> &'static str {
+    match id {
+        0x01 => "Payload Format Indicator",
+        0x02 => "Message Expiry Interval",
+        0x03 => "Content Type",
+        0x08 => "Response Topic",
+        0x09 => "Correlation Data",
+        0x0B => "Subscription Identifier",
+        0x11 => "Session Expiry Interval",
+        0x12 => "Assigned Client Identifier",
+        0x13 => "Server Keep Alive",
+        0x15 => "Authentication Method",
+        0x16 => "Authentication Data",
+        0x17 => "Request Problem Information",
+        0x18 => "Will Delay Interval",
+        0x19 => "Request Response Information",
+        0x1A => "Response Information",
+        0x1C => "Server Reference",
+        0x1F => "Reason String",
+        0x21 => "Receive Maximum",
+        0x22 => "Topic Alias Maximum",
+        0x23 => "Topic Alias",
+        0x24 => "Maximum QoS",
+        0x25 => "Retain Available",
+        0x26 => "User Property",
+        0x27 => "Maximum Packet Size",
+        0x28 => "Wildcard Subscription Available",
+        0x29 => "Subscription Identifier Available",
+        0x2A => "Shared Subscription Available",
+        _ => "Unknown Property",
+    }
+}
+
+/// Binary data shown as text when it is printable UTF-8, as hex otherwise.
+fn show_binary(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.chars().any(char::is_control) => format!("\"{text}\""),
+        _ => bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+impl Reader<'_> {
+    /// Reads a property block into fields.
+    fn properties(&mut self, out: &mut Vec<Field>) -> Result<(), WireError> {
+        let len = self.varint()?;
+        let mut r = Reader {
+            bytes: self.take(len)?,
+        };
+        while r.rest() > 0 {
+            let id = r.varint()?;
+            let value = match id {
+                0x01 | 0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2A => r.u8()?.to_string(),
+                0x13 | 0x21 | 0x22 | 0x23 => r.u16()?.to_string(),
+                0x02 | 0x11 | 0x18 | 0x27 => {
+                    let b = r.take(4)?;
+                    u32::from_be_bytes([b[0], b[1], b[2], b[3]]).to_string()
+                }
+                0x0B => r.varint()?.to_string(),
+                0x03 | 0x08 | 0x12 | 0x15 | 0x1A | 0x1C | 0x1F => r.string()?.to_string(),
+                0x09 | 0x16 => {
+                    let n = usize::from(r.u16()?);
+                    show_binary(r.take(n)?)
+                }
+                0x26 => format!("{} = {}", r.string()?, r.string()?),
+                _ => return Err(WireError::Malformed("unknown property")),
+            };
+            out.push((property_name(id), value));
+        }
+        Ok(())
+    }
+}
+
+/// Decodes the fields of a packet that the summary does not carry: CONNECT's client id, flags
+/// and will; CONNACK's session-present flag; SUBSCRIBE's filters and options; SUBACK's codes;
+/// and every MQTT 5 property. For the packet log's detail view (sessions, not the hot path).
+pub fn describe(
+    packet: &[u8],
+    frame: &Frame,
+    version: ProtocolVersion,
+) -> Result<Vec<Field>, WireError> {
+    let kind = frame
+        .kind()
+        .ok_or(WireError::Malformed("packet type 0 is reserved"))?;
+    let mut r = Reader {
+        bytes: body_of(packet, frame)?,
+    };
+    let v5 = version == ProtocolVersion::V5;
+    let mut out = Vec::new();
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    match kind {
+        PacketKind::Connect => {
+            let _name = r.string()?;
+            let level = r.u8()?;
+            let flags = r.u8()?;
+            out.push(("Protocol Level", level.to_string()));
+            out.push(("Keep Alive", format!("{} s", r.u16()?)));
+            out.push(("Clean Start", yes_no(flags & 0x02 != 0)));
+            if level == 5 {
+                r.properties(&mut out)?;
+            }
+            out.push(("Client Identifier", r.string()?.to_string()));
+            if flags & 0x04 != 0 {
+                if level == 5 {
+                    let mut will = Vec::new();
+                    r.properties(&mut will)?;
+                    out.extend(will.into_iter().map(|(k, v)| (k, format!("(will) {v}"))));
+                }
+                out.push(("Will Topic", r.string()?.to_string()));
+                let n = usize::from(r.u16()?);
+                out.push(("Will Payload", format!("{} bytes", r.take(n)?.len())));
+                out.push(("Will QoS", ((flags >> 3) & 0b11).to_string()));
+                out.push(("Will Retain", yes_no(flags & 0x20 != 0)));
+            }
+            if flags & 0x80 != 0 {
+                out.push(("User Name", r.string()?.to_string()));
+            }
+            // Never the password itself.
+            out.push((
+                "Password",
+                if flags & 0x40 != 0 { "(set)" } else { "(none)" }.into(),
+            ));
+        }
+        PacketKind::ConnAck => {
+            out.push(("Session Present", yes_no(r.u8()? & 1 != 0)));
+            out.push(("Reason Code", format!("0x{:02X}", r.u8()?)));
+            if v5 && r.rest() > 0 {
+                r.properties(&mut out)?;
+            }
+        }
+        PacketKind::Publish => {
+            let _topic = r.string()?;
+            if (frame.flags >> 1) & 0b11 > 0 {
+                r.u16()?;
+            }
+            if v5 {
+                r.properties(&mut out)?;
+            }
+        }
+        PacketKind::PubAck | PacketKind::PubRec | PacketKind::PubRel | PacketKind::PubComp => {
+            r.u16()?;
+            if v5 && r.rest() > 0 {
+                out.push(("Reason Code", format!("0x{:02X}", r.u8()?)));
+                if r.rest() > 0 {
+                    r.properties(&mut out)?;
+                }
+            }
+        }
+        PacketKind::Subscribe | PacketKind::Unsubscribe => {
+            r.u16()?;
+            if v5 {
+                r.properties(&mut out)?;
+            }
+            while r.rest() > 0 {
+                let filter = r.string()?.to_string();
+                if kind == PacketKind::Subscribe {
+                    let o = r.u8()?;
+                    let mut text = format!("QoS {}", o & 0b11);
+                    if v5 {
+                        text.push_str(&format!(
+                            ", no-local {}, retain-as-published {}, retain handling {}",
+                            yes_no(o & 0x04 != 0),
+                            yes_no(o & 0x08 != 0),
+                            (o >> 4) & 0b11
+                        ));
+                    }
+                    out.push(("Filter", format!("{filter} ({text})")));
+                } else {
+                    out.push(("Filter", filter));
+                }
+            }
+        }
+        PacketKind::SubAck | PacketKind::UnsubAck => {
+            r.u16()?;
+            if v5 {
+                r.properties(&mut out)?;
+            }
+            let codes: Vec<String> = r.bytes.iter().map(|c| format!("0x{c:02X}")).collect();
+            if !codes.is_empty() {
+                out.push(("Reason Codes", codes.join(", ")));
+            }
+        }
+        PacketKind::Disconnect | PacketKind::Auth => {
+            if r.rest() > 0 {
+                out.push(("Reason Code", format!("0x{:02X}", r.u8()?)));
+                if r.rest() > 0 {
+                    r.properties(&mut out)?;
+                }
+            }
+        }
+        PacketKind::PingReq | PacketKind::PingResp => {}
+    }
+    Ok(out)
+}
+
+/// The packet id and filters of a SUBSCRIBE or UNSUBSCRIBE.
+pub fn subscription_filters(
+    packet: &[u8],
+    frame: &Frame,
+    version: ProtocolVersion,
+) -> Result<(u16, Vec<String>), WireError> {
+    let subscribe = frame.kind() == Some(PacketKind::Subscribe);
+    let mut r = Reader {
+        bytes: body_of(packet, frame)?,
+    };
+    let id = r.u16()?;
+    if version == ProtocolVersion::V5 {
+        r.skip_properties()?;
+    }
+    let mut filters = Vec::new();
+    while r.rest() > 0 {
+        filters.push(r.string()?.to_string());
+        if subscribe {
+            r.u8()?;
+        }
+    }
+    Ok((id, filters))
+}
+
+/// The packet id and the reason codes of a SUBACK or (MQTT 5) UNSUBACK.
+pub fn ack_codes(
+    packet: &[u8],
+    frame: &Frame,
+    version: ProtocolVersion,
+) -> Result<(u16, Vec<u8>), WireError> {
+    let mut r = Reader {
+        bytes: body_of(packet, frame)?,
+    };
+    let id = r.u16()?;
+    if version == ProtocolVersion::V5 {
+        r.skip_properties()?;
+    }
+    Ok((id, r.bytes.to_vec()))
 }

@@ -9,6 +9,7 @@
 pub mod broker;
 pub mod commands;
 mod error;
+pub mod session;
 pub mod traffic;
 
 pub use error::IpcError;
@@ -40,6 +41,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             traffic::traffic_delete_retained,
             traffic::traffic_notices,
             traffic::traffic_packets,
+            session::session_list,
+            session::session_save,
+            session::session_delete,
+            session::session_connect,
+            session::session_disconnect,
+            session::session_subscribe,
+            session::session_unsubscribe,
+            session::session_publish,
+            session::session_parse_url,
+            session::session_check_payload,
         ])
         .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.

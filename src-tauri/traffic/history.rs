@@ -34,6 +34,14 @@ pub struct HistoryLimits {
     pub total_bytes: usize,
 }
 
+impl HistoryLimits {
+    /// The largest single message kept (as the latest of its topic): a quarter of the global
+    /// limit, so one topic cannot take all of it.
+    pub fn largest_message(&self) -> usize {
+        self.total_bytes / 4
+    }
+}
+
 impl Default for HistoryLimits {
     fn default() -> Self {
         HistoryLimits {
@@ -57,10 +65,18 @@ impl History {
     pub fn push(&mut self, message: StoredMessage, limits: &HistoryLimits) -> isize {
         let before = self.bytes as isize;
         let cost = message.cost();
-        if cost > limits.per_topic_bytes || limits.per_topic_messages == 0 {
-            // Too large to keep at all: the history keeps only what fits (nothing of this).
+        if limits.per_topic_messages == 0 || cost > limits.largest_message() {
+            // Too large to keep at all (more than a quarter of the global limit).
             self.clear();
             return -before;
+        }
+        if cost > limits.per_topic_bytes {
+            // Larger than the topic's byte limit: the topic keeps this latest message alone, so
+            // the inspector can still show (and save) a large payload.
+            self.clear();
+            self.bytes = cost;
+            self.messages.push_back(message);
+            return self.bytes as isize - before;
         }
         self.bytes += cost;
         self.messages.push_back(message);
@@ -138,10 +154,22 @@ mod tests {
         assert!(history.bytes() <= limits.per_topic_bytes);
         let held = history.bytes() as isize;
         let change = history.push(message(5000), &limits);
+        assert_eq!(
+            history.len(),
+            1,
+            "a message above the topic limit is kept alone, as the latest"
+        );
+        assert_eq!(change, (5000 + MESSAGE_OVERHEAD) as isize - held);
+        history.push(message(10), &limits);
+        assert_eq!(history.len(), 1, "and pushed out by the next one");
+        let tight = HistoryLimits {
+            total_bytes: 4000,
+            ..limits
+        };
+        history.push(message(5000), &tight);
         assert!(
             history.is_empty(),
-            "a message above the topic limit is not kept"
+            "beyond a quarter of the global limit: not kept"
         );
-        assert_eq!(change, -held);
     }
 }

@@ -7,6 +7,7 @@ use super::source::{Notice, NoticeKind, SourceLimits, SourceModel};
 use super::tree::NodeId;
 use super::view::{Row, TreeFilter, TreeView};
 use crate::broker::BrokerEvent;
+use crate::session::SessionTraffic;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -66,11 +67,9 @@ impl TrafficHub {
     /// Runs `f` on a source, creating it when new.
     pub fn with_source<T>(&self, id: &str, f: impl FnOnce(&mut Source) -> T) -> T {
         let mut sources = self.lock();
-        let source = sources.entry(id.to_string()).or_insert_with(|| Source {
-            model: SourceModel::new(self.limits),
-            view: TreeView::default(),
-            window: (0, 100),
-        });
+        let source = sources
+            .entry(id.to_string())
+            .or_insert_with(|| self.new_source());
         self.touch();
         f(source)
     }
@@ -162,6 +161,45 @@ impl TrafficHub {
         }
     }
 
+    /// Drains the client sessions' packet batches into their sources ("session:<id>") until the
+    /// channel closes; like the broker's, bounded by its sender.
+    pub async fn ingest_sessions(self: Arc<Self>, mut events: mpsc::Receiver<SessionTraffic>) {
+        while let Some(batch) = events.recv().await {
+            let mut batches = vec![batch];
+            while batches.len() < 256 {
+                match events.try_recv() {
+                    Ok(batch) => batches.push(batch),
+                    Err(_) => break,
+                }
+            }
+            let mut sources = self.lock();
+            for batch in batches {
+                let source = sources
+                    .entry(batch.source.to_string())
+                    .or_insert_with(|| self.new_source());
+                for packet in batch.packets {
+                    source.model.ingest(packet);
+                }
+            }
+            drop(sources);
+            self.touch();
+        }
+    }
+
+    /// Forgets a source (a deleted session).
+    pub fn remove(&self, id: &str) {
+        self.lock().remove(id);
+        self.touch();
+    }
+
+    fn new_source(&self) -> Source {
+        Source {
+            model: SourceModel::new(self.limits),
+            view: TreeView::default(),
+            window: (0, 100),
+        }
+    }
+
     /// The frame for a source's current view, as of `now_ms`.
     pub fn frame(&self, id: &str, now_ms: u64, dropped: u64) -> Frame {
         self.with_source(id, |source| {
@@ -250,6 +288,7 @@ mod tests {
                 size: 9,
                 reason: None,
                 payload: Some(bytes::Bytes::from_static(b"hi")),
+                fields: Vec::new(),
             },
             time: std::time::SystemTime::now(),
         }]))

@@ -121,7 +121,13 @@ pub struct PacketSummary {
     pub reason: Option<u8>,
     /// The payload of a PUBLISH coming into the source (a copy; the tree keeps it in history).
     pub payload: Option<bytes::Bytes>,
+    /// Decoded fields beyond the summary (client id, options, MQTT 5 properties), where the
+    /// reporter decoded them; empty on the broker's hot path.
+    pub fields: Vec<Field>,
 }
+
+/// One decoded field of a packet, for the packet log's detail view: a name and its value.
+pub type Field = (&'static str, String);
 
 /// One packet, as observed at a source.
 #[derive(Debug, Clone)]

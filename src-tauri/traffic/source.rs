@@ -236,6 +236,7 @@ mod tests {
                 size: payload.len() + 4 + topic.len(),
                 reason: None,
                 payload: Some(bytes::Bytes::copy_from_slice(payload)),
+                fields: Vec::new(),
             },
             time: SystemTime::UNIX_EPOCH + Duration::from_secs(second),
         }

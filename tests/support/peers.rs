@@ -132,3 +132,57 @@ pub fn finish(child: Child) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// A `mosquitto_sub` known to be subscribed: it also subscribes to a unique topic holding a
+/// retained marker and has printed that marker (retained messages follow the SUBACK), so no
+/// sleep is needed before publishing.
+pub struct ReadySub {
+    child: Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl ReadySub {
+    /// Subscribes `-v` to `filter`; ends by itself after `count` messages on it.
+    pub fn start(port: &str, filter: &str, count: usize, extra: &[&str]) -> ReadySub {
+        use std::io::BufRead;
+        static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let marker = format!(
+            "ready-marker/{}-{}",
+            std::process::id(),
+            SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        assert!(
+            mosquitto_pub(port, &["-t", &marker, "-m", "ready", "-r", "-q", "1"])
+                .status
+                .success()
+        );
+        let total = (count + 1).to_string();
+        let mut args = vec!["-t", filter, "-t", &marker, "-C", &total, "-v"];
+        args.extend_from_slice(extra);
+        let mut child = mosquitto_sub(port, &args);
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("read mosquitto_sub");
+        assert_eq!(
+            first.trim_end(),
+            format!("{marker} ready"),
+            "the marker comes first"
+        );
+        ReadySub { child, stdout }
+    }
+
+    /// Waits for the remaining messages and returns them as `mosquitto_sub -v` printed them.
+    pub fn finish(mut self) -> String {
+        use std::io::Read;
+        let mut rest = String::new();
+        self.stdout
+            .read_to_string(&mut rest)
+            .expect("read mosquitto_sub");
+        let status = self.child.wait().expect("mosquitto_sub finished");
+        assert!(
+            status.success(),
+            "mosquitto_sub failed ({status}); printed {rest:?}"
+        );
+        rest
+    }
+}

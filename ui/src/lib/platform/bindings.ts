@@ -50,6 +50,29 @@ export const commands = {
 	 *  one packet type.
 	 */
 	trafficPackets: (source: string, count: number, client: string, kind: PacketKind | null) => typedError<PacketPage_Serialize, IpcError>(__TAURI_INVOKE("traffic_packets", { source, count, client, kind })),
+	/**  Every session, and where profiles and passwords are kept. */
+	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
+	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
+	sessionSave: (profile: Profile_Deserialize, password: string | null) => typedError<SessionSaved_Serialize, IpcError>(__TAURI_INVOKE("session_save", { profile, password })),
+	/**  Stops a session and forgets its profile, password and traffic. */
+	sessionDelete: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("session_delete", { id })),
+	/**  Starts connecting; the state then moves on by itself (poll `session_list`). */
+	sessionConnect: (id: string) => typedError<SessionView_Serialize, IpcError>(__TAURI_INVOKE("session_connect", { id })),
+	/**
+	 *  Disconnects: `graceful` sends DISCONNECT; otherwise the connection is dropped as by a crash,
+	 *  and the broker publishes the will.
+	 */
+	sessionDisconnect: (id: string, graceful: boolean) => typedError<SessionView_Serialize, IpcError>(__TAURI_INVOKE("session_disconnect", { id, graceful })),
+	/**  Adds or changes a subscription (sent at once when connected). */
+	sessionSubscribe: (id: string, subscription: Subscription_Deserialize) => typedError<SessionView_Serialize, IpcError>(__TAURI_INVOKE("session_subscribe", { id, subscription })),
+	/**  Removes a subscription. */
+	sessionUnsubscribe: (id: string, filter: string) => typedError<SessionView_Serialize, IpcError>(__TAURI_INVOKE("session_unsubscribe", { id, filter })),
+	/**  Publishes from a connected session; returns the payload's size in bytes. */
+	sessionPublish: (id: string, request: PublishRequest_Deserialize) => typedError<number, IpcError>(__TAURI_INVOKE("session_publish", { id, request })),
+	/**  Reads a connection URL (`mqtt://user@host:1883`, `wss://host/mqtt`...) into profile fields. */
+	sessionParseUrl: (url: string) => typedError<ParsedUrl_Serialize, IpcError>(__TAURI_INVOKE("session_parse_url", { url })),
+	/**  Checks a payload as the composer has it (JSON validity, hex, base64) and returns its size. */
+	sessionCheckPayload: (payload: PayloadInput) => typedError<number, IpcError>(__TAURI_INVOKE("session_check_payload", { payload })),
 };
 
 /* Types */
@@ -172,6 +195,19 @@ export type ClientView = {
 	bytesSent: number,
 };
 
+/**  Where a session's connection is. */
+export type ConnectionState = 
+/**  Not running. */
+{ state: "Disconnected" } | 
+/**  Dialing and waiting for CONNACK. */
+{ state: "Connecting"; attempt: number } | 
+/**  CONNACK received (`since`: epoch ms; `resumed`: the broker had a session). */
+{ state: "Connected"; since: number; resumed: boolean } | 
+/**  Lost or not reached; trying again at `at` (epoch ms). */
+{ state: "Reconnecting"; at: number; attempt: number; code: ErrorCode; reason: string } | 
+/**  Stopped for a reason retrying cannot fix (bad credentials, TLS trust, protocol). */
+{ state: "Failed"; code: ErrorCode; reason: string };
+
 /**  Which way a packet travelled, seen from the source that reports it (the broker or a session). */
 export type Direction = 
 /**  Into the source: from a client to the broker, or from a broker to a session. */
@@ -211,6 +247,46 @@ export type IpcError = {
 	code: ErrorCode,
 	message: string,
 };
+
+/**  MQTT 5 properties of a PUBLISH or of a will message. */
+export type MessageProperties = MessageProperties_Serialize | MessageProperties_Deserialize;
+
+/**  MQTT 5 properties of a PUBLISH or of a will message. */
+export type MessageProperties_Deserialize = {
+	contentType?: string | null,
+	/**  True: the payload is UTF-8 text (payload format indicator 1). */
+	payloadIsUtf8?: boolean,
+	/**  Seconds until the broker discards the message. */
+	messageExpiry?: number | null,
+	responseTopic?: string | null,
+	/**  Correlation data, as text (sent as its UTF-8 bytes). */
+	correlationData?: string | null,
+	userProperties?: UserProperty[],
+	/**  Will delay interval in seconds (only meaningful for a will). */
+	willDelay?: number | null,
+};
+
+/**  MQTT 5 properties of a PUBLISH or of a will message. */
+export type MessageProperties_Serialize = {
+	contentType: string | null,
+	/**  True: the payload is UTF-8 text (payload format indicator 1). */
+	payloadIsUtf8: boolean,
+	/**  Seconds until the broker discards the message. */
+	messageExpiry: number | null,
+	responseTopic: string | null,
+	/**  Correlation data, as text (sent as its UTF-8 bytes). */
+	correlationData: string | null,
+	userProperties: UserProperty[],
+	/**  Will delay interval in seconds (only meaningful for a will). */
+	willDelay: number | null,
+};
+
+/**  MQTT protocol version a session speaks. */
+export type MqttVersion = 
+/**  MQTT 3.1.1 */
+"V311" | 
+/**  MQTT 5.0 */
+"V5";
 
 export type NoticeKind = "Connected" | "Refused" | "Subscribed" | "Disconnected";
 
@@ -298,9 +374,304 @@ export type PacketRow_Serialize = {
 	reason: number | null,
 };
 
+/**  What a connection URL says: the parts of a profile it fills in. */
+export type ParsedUrl = ParsedUrl_Serialize | ParsedUrl_Deserialize;
+
+/**  What a connection URL says: the parts of a profile it fills in. */
+export type ParsedUrl_Deserialize = {
+	transport: TransportKind,
+	host: string,
+	port: number,
+	wsPath: string,
+	username?: string | null,
+	/**  A password written in the URL (kept only to move it to the keychain). */
+	password?: string | null,
+};
+
+/**  What a connection URL says: the parts of a profile it fills in. */
+export type ParsedUrl_Serialize = {
+	transport: TransportKind,
+	host: string,
+	port: number,
+	wsPath: string,
+	username: string | null,
+	/**  A password written in the URL (kept only to move it to the keychain). */
+	password: string | null,
+};
+
+/**  Where passwords are kept. */
+export type PasswordStorage = 
+/**  The OS keychain: they survive restarts. */
+"Keychain" | 
+/**  Memory only: no keychain answered, so they are forgotten when the app quits. */
+"SessionOnly";
+
+/**  A payload and the format it was written in. */
+export type PayloadInput = 
+/**  Sent as its UTF-8 bytes. */
+{ format: "text"; data: string } | 
+/**  Checked to be valid JSON, then sent as written. */
+{ format: "json"; data: string } | 
+/**  Hex digits, spaces and newlines allowed between bytes (`de ad be ef`, `0xDEADBEEF`). */
+{ format: "hex"; data: string } | 
+/**  Standard or URL-safe base64, padding optional. */
+{ format: "base64"; data: string } | 
+/**  The contents of a file. */
+{ format: "file"; data: string };
+
+/**  A saved connection. */
+export type Profile = Profile_Serialize | Profile_Deserialize;
+
+/**  A saved connection. */
+export type Profile_Deserialize = {
+	/**  Stable id (set when first saved). */
+	id?: string,
+	/**  What the user calls it ("sensor", "dashboard", "plant EMQX"). */
+	name: string,
+	host: string,
+	port: number,
+	transport: TransportKind,
+	/**  Path of a WebSocket URL (`/mqtt`). */
+	wsPath?: string,
+	version: MqttVersion,
+	/**  Empty: one is generated at each connect. */
+	clientId?: string,
+	username?: string | null,
+	/**  Seconds; 0 turns keep-alive off (MQTT 3.1.1 only). */
+	keepAlive?: number,
+	/**  MQTT 3.1.1 clean session / MQTT 5 clean start. */
+	cleanStart?: boolean,
+	/**  MQTT 5 session expiry interval in seconds (none: the session ends with the connection). */
+	sessionExpiry?: number | null,
+	will?: Will_Deserialize | null,
+	tls?: TlsOptions_Deserialize,
+	/**  Largest packet accepted and sent, in bytes. */
+	maxPacketSize?: number,
+	/**  Reconnect after a connection is lost. */
+	autoReconnect?: boolean,
+	/**  Sent again after every connect that did not resume a session. */
+	subscriptions?: Subscription_Deserialize[],
+};
+
+/**  A saved connection. */
+export type Profile_Serialize = {
+	/**  Stable id (set when first saved). */
+	id: string,
+	/**  What the user calls it ("sensor", "dashboard", "plant EMQX"). */
+	name: string,
+	host: string,
+	port: number,
+	transport: TransportKind,
+	/**  Path of a WebSocket URL (`/mqtt`). */
+	wsPath: string,
+	version: MqttVersion,
+	/**  Empty: one is generated at each connect. */
+	clientId: string,
+	username: string | null,
+	/**  Seconds; 0 turns keep-alive off (MQTT 3.1.1 only). */
+	keepAlive: number,
+	/**  MQTT 3.1.1 clean session / MQTT 5 clean start. */
+	cleanStart: boolean,
+	/**  MQTT 5 session expiry interval in seconds (none: the session ends with the connection). */
+	sessionExpiry: number | null,
+	will: Will_Serialize | null,
+	tls: TlsOptions_Serialize,
+	/**  Largest packet accepted and sent, in bytes. */
+	maxPacketSize: number,
+	/**  Reconnect after a connection is lost. */
+	autoReconnect: boolean,
+	/**  Sent again after every connect that did not resume a session. */
+	subscriptions: Subscription_Serialize[],
+};
+
+/**  A message to publish. */
+export type PublishRequest = PublishRequest_Serialize | PublishRequest_Deserialize;
+
+/**  A message to publish. */
+export type PublishRequest_Deserialize = {
+	topic: string,
+	payload: PayloadInput,
+	qos: number,
+	retain: boolean,
+	properties?: MessageProperties_Deserialize,
+};
+
+/**  A message to publish. */
+export type PublishRequest_Serialize = {
+	topic: string,
+	payload: PayloadInput,
+	qos: number,
+	retain: boolean,
+	properties: MessageProperties_Serialize,
+};
+
+/**  What to do with retained messages when subscribing (MQTT 5 retain handling). */
+export type RetainHandling = 
+/**  Send retained messages at every subscribe (0, the default). */
+"SendAlways" | 
+/**  Only when the subscription is new (1). */
+"SendIfNew" | 
+/**  Never (2). */
+"DontSend";
+
+/**  A saved session, and a note when its password could not go to the keychain. */
+export type SessionSaved = SessionSaved_Serialize | SessionSaved_Deserialize;
+
+/**  A saved session, and a note when its password could not go to the keychain. */
+export type SessionSaved_Deserialize = {
+	session: SessionView_Deserialize,
+	note?: string | null,
+};
+
+/**  A saved session, and a note when its password could not go to the keychain. */
+export type SessionSaved_Serialize = {
+	session: SessionView_Serialize,
+	note: string | null,
+};
+
+/**  A subscription and how the broker answered it. */
+export type SessionSubscription = SessionSubscription_Serialize | SessionSubscription_Deserialize;
+
+/**  A subscription and how the broker answered it. */
+export type SessionSubscription_Deserialize = {
+	subscription: Subscription_Deserialize,
+	status: SubscriptionStatus,
+};
+
+/**  A subscription and how the broker answered it. */
+export type SessionSubscription_Serialize = {
+	subscription: Subscription_Serialize,
+	status: SubscriptionStatus,
+};
+
+/**  A session as the UI shows it. */
+export type SessionView = SessionView_Serialize | SessionView_Deserialize;
+
+/**  A session as the UI shows it. */
+export type SessionView_Deserialize = {
+	profile: Profile_Deserialize,
+	/**  The profile's URL (no password). */
+	url: string,
+	/**  The traffic source its packets and messages go to. */
+	source: string,
+	state: ConnectionState,
+	/**  The client id in use while running (generated when the profile has none). */
+	clientId?: string | null,
+	hasPassword: boolean,
+	subscriptions: SessionSubscription_Deserialize[],
+};
+
+/**  A session as the UI shows it. */
+export type SessionView_Serialize = {
+	profile: Profile_Serialize,
+	/**  The profile's URL (no password). */
+	url: string,
+	/**  The traffic source its packets and messages go to. */
+	source: string,
+	state: ConnectionState,
+	/**  The client id in use while running (generated when the profile has none). */
+	clientId: string | null,
+	hasPassword: boolean,
+	subscriptions: SessionSubscription_Serialize[],
+};
+
+/**  All sessions, and where their settings and passwords are kept. */
+export type SessionsOverview = SessionsOverview_Serialize | SessionsOverview_Deserialize;
+
+/**  All sessions, and where their settings and passwords are kept. */
+export type SessionsOverview_Deserialize = {
+	sessions: SessionView_Deserialize[],
+	passwordStorage: PasswordStorage,
+	/**  Why passwords are kept for this run only, when they are. */
+	passwordNote?: string | null,
+	/**  The profiles file. */
+	profilesFile?: string | null,
+	/**  A problem reading or writing the profiles file. */
+	warning?: string | null,
+};
+
+/**  All sessions, and where their settings and passwords are kept. */
+export type SessionsOverview_Serialize = {
+	sessions: SessionView_Serialize[],
+	passwordStorage: PasswordStorage,
+	/**  Why passwords are kept for this run only, when they are. */
+	passwordNote: string | null,
+	/**  The profiles file. */
+	profilesFile: string | null,
+	/**  A problem reading or writing the profiles file. */
+	warning: string | null,
+};
+
+/**  One subscription of a session. */
+export type Subscription = Subscription_Serialize | Subscription_Deserialize;
+
+/**  How the broker answered a subscription. */
+export type SubscriptionStatus = 
+/**  The session is not connected. */
+{ status: "Inactive" } | 
+/**  Sent, no SUBACK yet. */
+{ status: "Pending" } | 
+/**  Granted at this QoS. */
+{ status: "Granted"; qos: number } | 
+/**  Refused, with the reason in words. */
+{ status: "Refused"; reason: string };
+
 export type SubscriptionView = {
 	filter: string,
 	qos: number,
+};
+
+/**  One subscription of a session. */
+export type Subscription_Deserialize = {
+	filter: string,
+	qos: number,
+	/**  MQTT 5: do not receive one's own publishes. */
+	noLocal?: boolean,
+	/**  MQTT 5: keep the retain flag as published. */
+	retainAsPublished?: boolean,
+	retainHandling?: RetainHandling,
+	/**  MQTT 5: subscription identifier (1 to 268,435,455). */
+	identifier?: number | null,
+};
+
+/**  One subscription of a session. */
+export type Subscription_Serialize = {
+	filter: string,
+	qos: number,
+	/**  MQTT 5: do not receive one's own publishes. */
+	noLocal: boolean,
+	/**  MQTT 5: keep the retain flag as published. */
+	retainAsPublished: boolean,
+	retainHandling: RetainHandling,
+	/**  MQTT 5: subscription identifier (1 to 268,435,455). */
+	identifier: number | null,
+};
+
+/**  TLS options (used for `mqtts` and `wss`). */
+export type TlsOptions = TlsOptions_Serialize | TlsOptions_Deserialize;
+
+/**  TLS options (used for `mqtts` and `wss`). */
+export type TlsOptions_Deserialize = {
+	/**  A PEM file of CA certificates to trust instead of the system's. */
+	caFile?: string | null,
+	/**  A PEM client certificate chain, for brokers that authenticate clients by certificate. */
+	clientCertFile?: string | null,
+	/**  The PEM private key of the client certificate. */
+	clientKeyFile?: string | null,
+	/**  Accept any server certificate (self-signed test brokers). Never the default. */
+	acceptInvalidCerts?: boolean,
+};
+
+/**  TLS options (used for `mqtts` and `wss`). */
+export type TlsOptions_Serialize = {
+	/**  A PEM file of CA certificates to trust instead of the system's. */
+	caFile: string | null,
+	/**  A PEM client certificate chain, for brokers that authenticate clients by certificate. */
+	clientCertFile: string | null,
+	/**  The PEM private key of the client certificate. */
+	clientKeyFile: string | null,
+	/**  Accept any server certificate (self-signed test brokers). Never the default. */
+	acceptInvalidCerts: boolean,
 };
 
 /**  A TLS listener's settings: its port and PEM files. */
@@ -325,6 +696,17 @@ export type TrafficFrame = {
 	dropped: number,
 };
 
+/**  How the bytes travel. */
+export type TransportKind = 
+/**  Plain TCP (`mqtt://`). */
+"tcp" | 
+/**  TLS over TCP (`mqtts://`). */
+"tls" | 
+/**  WebSocket (`ws://`), subprotocol "mqtt". */
+"ws" | 
+/**  WebSocket over TLS (`wss://`). */
+"wss";
+
 /**  One row of the topic tree, as the UI draws it. */
 export type TreeRow = {
 	id: number,
@@ -343,6 +725,33 @@ export type TreeRow = {
 	rate: number,
 	preview: string,
 	payloadLen: number,
+};
+
+/**  A user property (MQTT 5): a name and value pair; names may repeat. */
+export type UserProperty = {
+	key: string,
+	value: string,
+};
+
+/**  The last will: published by the broker when the session ends without a DISCONNECT. */
+export type Will = Will_Serialize | Will_Deserialize;
+
+/**  The last will: published by the broker when the session ends without a DISCONNECT. */
+export type Will_Deserialize = {
+	topic: string,
+	payload: string,
+	qos: number,
+	retain: boolean,
+	properties?: MessageProperties_Deserialize,
+};
+
+/**  The last will: published by the broker when the session ends without a DISCONNECT. */
+export type Will_Serialize = {
+	topic: string,
+	payload: string,
+	qos: number,
+	retain: boolean,
+	properties: MessageProperties_Serialize,
 };
 
 /* Tauri Specta runtime */

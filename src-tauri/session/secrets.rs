@@ -1,0 +1,163 @@
+//! Session passwords: in the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
+//! Manager on Windows) through the keyring crate, never in the profiles file. Where no keychain
+//! answers (a headless Linux machine without a Secret Service), passwords are kept in memory for
+//! this run only and the UI says so.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The keychain service name entries are filed under.
+const SERVICE: &str = "dev.mqttworkbench.desktop";
+/// How long a keychain call may take before it is treated as unavailable (a D-Bus activation that
+/// never answers must not hang a connect).
+const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where passwords are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub enum PasswordStorage {
+    /// The OS keychain: they survive restarts.
+    Keychain,
+    /// Memory only: no keychain answered, so they are forgotten when the app quits.
+    SessionOnly,
+}
+
+/// The password store.
+#[derive(Debug)]
+pub struct Secrets {
+    storage: PasswordStorage,
+    /// Why the keychain is not used, for the UI.
+    reason: Option<String>,
+    /// Session-only passwords, and a cache of keychain ones (so a reconnect never waits on it).
+    memory: Mutex<HashMap<String, String>>,
+}
+
+fn entry(profile_id: &str) -> Result<keyring::Entry, keyring::Error> {
+    keyring::Entry::new(SERVICE, profile_id)
+}
+
+/// Runs a keychain call on its own thread, giving up after [`KEYCHAIN_TIMEOUT`].
+fn with_timeout<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, keyring::Error> + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(call());
+    });
+    match rx.recv_timeout(KEYCHAIN_TIMEOUT) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("the keychain did not answer within 5 s".to_string()),
+    }
+}
+
+impl Secrets {
+    /// Probes the OS keychain once. `MQTT_WORKBENCH_KEYCHAIN=off` skips it (tests, kiosks).
+    pub fn detect() -> Secrets {
+        if std::env::var("MQTT_WORKBENCH_KEYCHAIN").as_deref() == Ok("off") {
+            return Secrets::memory_only("turned off by MQTT_WORKBENCH_KEYCHAIN=off");
+        }
+        let probe = with_timeout(|| match entry("probe")?.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        });
+        match probe {
+            Ok(()) => Secrets {
+                storage: PasswordStorage::Keychain,
+                reason: None,
+                memory: Mutex::new(HashMap::new()),
+            },
+            Err(e) => Secrets::memory_only(&format!("no OS keychain answered ({e})")),
+        }
+    }
+
+    /// A store that never touches the keychain.
+    pub fn memory_only(reason: &str) -> Secrets {
+        Secrets {
+            storage: PasswordStorage::SessionOnly,
+            reason: Some(reason.to_string()),
+            memory: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn storage(&self) -> PasswordStorage {
+        self.storage
+    }
+
+    /// Why passwords are session-only, when they are.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores (or with `None`, removes) a profile's password. A keychain failure falls back to
+    /// memory and is returned as a warning.
+    pub fn set(&self, profile_id: &str, password: Option<&str>) -> Option<String> {
+        match password {
+            Some(p) => self.memory().insert(profile_id.to_string(), p.to_string()),
+            None => self.memory().remove(profile_id),
+        };
+        if self.storage != PasswordStorage::Keychain {
+            return None;
+        }
+        let id = profile_id.to_string();
+        let password = password.map(str::to_string);
+        let result = with_timeout(move || {
+            let entry = entry(&id)?;
+            match password {
+                Some(p) => entry.set_password(&p),
+                None => match entry.delete_credential() {
+                    Err(keyring::Error::NoEntry) => Ok(()),
+                    other => other,
+                },
+            }
+        });
+        result.err().map(|e| {
+            format!("the password could not be saved in the OS keychain ({e}); it is kept until the app quits")
+        })
+    }
+
+    /// A profile's password, if one is stored.
+    pub fn get(&self, profile_id: &str) -> Option<String> {
+        if let Some(p) = self.memory().get(profile_id) {
+            return Some(p.clone());
+        }
+        if self.storage != PasswordStorage::Keychain {
+            return None;
+        }
+        let id = profile_id.to_string();
+        let found = with_timeout(move || match entry(&id)?.get_password() {
+            Ok(p) => Ok(Some(p)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .ok()
+        .flatten();
+        if let Some(p) = &found {
+            self.memory().insert(profile_id.to_string(), p.clone());
+        }
+        found
+    }
+
+    pub fn has(&self, profile_id: &str) -> bool {
+        self.get(profile_id).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_keeps_and_forgets() {
+        let s = Secrets::memory_only("test");
+        assert_eq!(s.storage(), PasswordStorage::SessionOnly);
+        assert_eq!(s.set("a", Some("pw")), None);
+        assert_eq!(s.get("a").as_deref(), Some("pw"));
+        assert!(!s.has("b"));
+        s.set("a", None);
+        assert_eq!(s.get("a"), None);
+    }
+}

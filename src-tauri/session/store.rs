@@ -1,0 +1,120 @@
+//! The profiles file: every saved connection in one human-readable JSON file under the OS config
+//! directory, written atomically (a temporary file in the same directory, synced, then renamed
+//! over the old one), so a crash mid-write never leaves half a file. Never holds passwords.
+
+use super::profile::Profile;
+use super::SessionError;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file's name inside the config directory.
+pub const PROFILES_FILE: &str = "profiles.json";
+/// The file format's version, written into the file.
+const FORMAT: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ProfilesFile {
+    format: u32,
+    profiles: Vec<Profile>,
+}
+
+/// The app's config directory: `$MQTT_WORKBENCH_CONFIG_DIR` when set, otherwise the OS config
+/// directory (`~/.config/dev.mqttworkbench.desktop` on Linux, `~/Library/Application Support/…`
+/// on macOS, `%APPDATA%\…` on Windows).
+pub fn config_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MQTT_WORKBENCH_CONFIG_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::config_dir().map(|d| d.join("dev.mqttworkbench.desktop"))
+}
+
+/// Reads the profiles saved at `path`; a missing file is no profiles.
+pub fn load(path: &Path) -> Result<Vec<Profile>, SessionError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(SessionError::Io(format!("reading {}: {e}", path.display()))),
+    };
+    let file: ProfilesFile = serde_json::from_str(&text).map_err(|e| {
+        SessionError::Io(format!(
+            "{} is not a valid profiles file ({e}); it was left untouched",
+            path.display()
+        ))
+    })?;
+    if file.format > FORMAT {
+        return Err(SessionError::Io(format!(
+            "{} was written by a newer MQTT Workbench (format {})",
+            path.display(),
+            file.format
+        )));
+    }
+    Ok(file.profiles)
+}
+
+/// Writes the profiles to `path` atomically, creating the directory when needed.
+pub fn save(path: &Path, profiles: &[Profile]) -> Result<(), SessionError> {
+    let io = |what: &str, e: std::io::Error| SessionError::Io(format!("{what}: {e}"));
+    let dir = path
+        .parent()
+        .ok_or_else(|| SessionError::Io(format!("{} has no directory", path.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| io(&format!("creating {}", dir.display()), e))?;
+    let text = serde_json::to_string_pretty(&ProfilesFile {
+        format: FORMAT,
+        profiles: profiles.to_vec(),
+    })
+    .map_err(|e| SessionError::Io(format!("encoding profiles: {e}")))?;
+    let tmp = dir.join(format!(".{PROFILES_FILE}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(&format!("writing {}", path.display()), e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::profile::{MqttVersion, Subscription};
+
+    #[test]
+    fn profiles_round_trip_without_passwords() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join(PROFILES_FILE);
+        assert!(load(&path).unwrap().is_empty());
+        let mut p = Profile::new("sensor", "localhost", 1883, MqttVersion::V5);
+        p.id = "p1".into();
+        p.username = Some("alice".into());
+        p.subscriptions.push(Subscription::new("a/#", 1));
+        save(&path, std::slice::from_ref(&p)).unwrap();
+        assert_eq!(load(&path).unwrap(), vec![p]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("\"name\": \"sensor\""),
+            "human-readable: {text}"
+        );
+        assert!(!text.contains("password"), "{text}");
+        // Only the file itself: no temporary left behind.
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PROFILES_FILE);
+        std::fs::write(&path, "{ not json").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("not a valid profiles file"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+}

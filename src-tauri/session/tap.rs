@@ -1,0 +1,341 @@
+//! The packet tap: a relay between rumqttc and the broker connection the session dialed, reading
+//! every packet in both directions as it passes. This is how a session's log holds every packet
+//! exactly as sent and received (CONNECT, PINGREQ and retransmissions included, with their real
+//! sizes, flags and properties), which rumqttc's own events cannot give.
+//!
+//! rumqttc connects to a private local endpoint: a Unix socket in a directory only this user can
+//! enter (on Windows, an ephemeral loopback port). Each connection attempt is handed exactly one
+//! already-dialed broker stream.
+
+use super::dial::Upstream;
+use crate::broker::wire;
+use crate::traffic::{Direction, PacketEvent, PacketKind, ProtocolVersion};
+use bytes::BytesMut;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Packets a session reports to the traffic model, in batches.
+#[derive(Debug)]
+pub struct SessionTraffic {
+    /// The traffic source id ("session:<profile id>").
+    pub source: Arc<str>,
+    pub packets: Vec<PacketEvent>,
+}
+
+/// What the tap saw the broker say, for the session to explain a failure in words.
+#[derive(Debug, Default, Clone)]
+pub struct Observed {
+    /// The reason code of the last CONNACK.
+    pub connack: Option<u8>,
+    /// Reason code and reason string of a DISCONNECT the broker sent.
+    pub disconnect: Option<(u8, Option<String>)>,
+    /// Filters of SUBSCRIBE packets sent and not yet acknowledged, by packet id.
+    pub subscribing: std::collections::HashMap<u16, Vec<String>>,
+    /// The SUBACK code each filter got (granted QoS, or a failure code of 0x80 and above).
+    pub granted: std::collections::HashMap<String, u8>,
+}
+
+/// Everything the tap needs to report one connection's packets.
+pub struct TapContext {
+    pub source: Arc<str>,
+    pub client_id: Arc<str>,
+    pub connection: u64,
+    pub remote: Option<SocketAddr>,
+    pub version: ProtocolVersion,
+    /// Largest packet framed (a larger one is relayed without being decoded).
+    pub max_packet: usize,
+    pub events: mpsc::Sender<SessionTraffic>,
+    /// Batches dropped because the traffic model fell behind.
+    pub dropped: Arc<AtomicU64>,
+    pub observed: Arc<Mutex<Observed>>,
+}
+
+impl TapContext {
+    fn emit(&self, packets: Vec<PacketEvent>) {
+        let batch = SessionTraffic {
+            source: self.source.clone(),
+            packets,
+        };
+        if self.events.try_send(batch).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn event(
+        &self,
+        direction: Direction,
+        packet: bytes::Bytes,
+        frame: &wire::Frame,
+    ) -> PacketEvent {
+        let mut summary = match wire::summarize(&packet, frame, self.version) {
+            Ok(summary) => summary,
+            Err(e) => {
+                // Relayed all the same; rumqttc or the broker will refuse it with its own error.
+                let mut s = crate::traffic::PacketSummary {
+                    kind: frame.kind().unwrap_or(PacketKind::Disconnect),
+                    packet_id: None,
+                    qos: 0,
+                    retain: false,
+                    dup: false,
+                    topic: None,
+                    payload_len: 0,
+                    size: frame.len(),
+                    reason: None,
+                    payload: None,
+                    fields: Vec::new(),
+                };
+                s.fields.push(("Malformed", e.to_string()));
+                s
+            }
+        };
+        if summary.fields.is_empty() {
+            summary.fields = wire::describe(&packet, frame, self.version).unwrap_or_default();
+        }
+        if summary.kind == PacketKind::Publish && direction == Direction::Inbound {
+            let start = packet.len().saturating_sub(summary.payload_len);
+            summary.payload = Some(packet.slice(start..));
+        }
+        self.observe(direction, &summary, &packet, frame);
+        PacketEvent {
+            connection: self.connection,
+            client_id: self.client_id.clone(),
+            remote: self.remote,
+            direction,
+            summary,
+            time: SystemTime::now(),
+        }
+    }
+}
+
+impl TapContext {
+    /// Notes what the session needs to know: CONNACK and DISCONNECT reasons, and which filter
+    /// each SUBACK code belongs to.
+    fn observe(
+        &self,
+        direction: Direction,
+        summary: &crate::traffic::PacketSummary,
+        packet: &[u8],
+        frame: &wire::Frame,
+    ) {
+        let mut observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        match (summary.kind, direction) {
+            (PacketKind::ConnAck, Direction::Inbound) => observed.connack = summary.reason,
+            (PacketKind::Disconnect, Direction::Inbound) => {
+                let reason_string = summary
+                    .fields
+                    .iter()
+                    .find(|(name, _)| *name == "Reason String")
+                    .map(|(_, v)| v.clone());
+                observed.disconnect = Some((summary.reason.unwrap_or(0), reason_string));
+            }
+            (PacketKind::Subscribe, Direction::Outbound) => {
+                if let Ok((id, filters)) = wire::subscription_filters(packet, frame, self.version) {
+                    observed.subscribing.insert(id, filters);
+                }
+            }
+            (PacketKind::SubAck, Direction::Inbound) => {
+                if let Ok((id, codes)) = wire::ack_codes(packet, frame, self.version) {
+                    if let Some(filters) = observed.subscribing.remove(&id) {
+                        for (filter, code) in filters.into_iter().zip(codes) {
+                            observed.granted.insert(filter, code);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Relays between rumqttc's local connection and the broker until either side closes.
+pub async fn relay<L: Upstream>(local: L, upstream: Box<dyn Upstream>, ctx: Arc<TapContext>) {
+    let (local_read, local_write) = tokio::io::split(local);
+    let (up_read, up_write) = tokio::io::split(upstream);
+    let outbound = pump(local_read, up_write, Direction::Outbound, ctx.clone());
+    let inbound = pump(up_read, local_write, Direction::Inbound, ctx);
+    // When one direction ends the connection is over: dropping the other closes both sockets.
+    tokio::select! {
+        _ = outbound => {}
+        _ = inbound => {}
+    }
+}
+
+/// Copies one direction, framing and reporting each whole packet after it was forwarded.
+async fn pump<R, W>(mut from: R, mut to: W, direction: Direction, ctx: Arc<TapContext>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    // Bytes already forwarded but not yet framed stay in `buf` until their packet is complete.
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut framing = true;
+    loop {
+        let before = buf.len();
+        if buf.capacity() - before < 4096 {
+            // Doubling: a large packet arrives in a few reads, not thousands of small copies.
+            buf.reserve(buf.capacity().max(16 * 1024));
+        }
+        match from.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = to.shutdown().await;
+                return;
+            }
+            Ok(_) => {}
+        }
+        if to.write_all(&buf[before..]).await.is_err() || to.flush().await.is_err() {
+            return;
+        }
+        if !framing {
+            buf.clear();
+            continue;
+        }
+        let mut packets = Vec::new();
+        loop {
+            match wire::frame(&buf, ctx.max_packet) {
+                Ok(Some(frame)) => {
+                    let packet = buf.split_to(frame.len()).freeze();
+                    packets.push(ctx.event(direction, packet, &frame));
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    // Not MQTT framing (or larger than allowed): keep relaying, stop decoding.
+                    framing = false;
+                    buf.clear();
+                    break;
+                }
+            }
+        }
+        if !packets.is_empty() {
+            ctx.emit(packets);
+        }
+    }
+}
+
+/// The private endpoint rumqttc connects to.
+pub struct LocalEndpoint {
+    #[cfg(unix)]
+    listener: tokio::net::UnixListener,
+    #[cfg(unix)]
+    dir: std::path::PathBuf,
+    #[cfg(not(unix))]
+    listener: tokio::net::TcpListener,
+}
+
+impl LocalEndpoint {
+    /// Opens a new endpoint.
+    pub fn open() -> std::io::Result<LocalEndpoint> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            static SERIAL: AtomicU64 = AtomicU64::new(0);
+            let nonce = SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let dir = std::env::temp_dir().join(format!(
+                "mqtt-workbench-{}-{}-{nonce:x}",
+                std::process::id(),
+                SERIAL.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir(&dir)?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+            let listener = tokio::net::UnixListener::bind(dir.join("s"))?;
+            Ok(LocalEndpoint { listener, dir })
+        }
+        #[cfg(not(unix))]
+        {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            listener.set_nonblocking(true)?;
+            Ok(LocalEndpoint {
+                listener: tokio::net::TcpListener::from_std(listener)?,
+            })
+        }
+    }
+
+    /// Where rumqttc connects: (address or socket path, port).
+    pub fn target(&self) -> (String, u16) {
+        #[cfg(unix)]
+        {
+            (self.dir.join("s").to_string_lossy().into_owned(), 0)
+        }
+        #[cfg(not(unix))]
+        {
+            let port = self.listener.local_addr().map(|a| a.port()).unwrap_or(0);
+            ("127.0.0.1".to_string(), port)
+        }
+    }
+
+    /// Accepts rumqttc's next connection.
+    pub async fn accept(&self) -> std::io::Result<Box<dyn Upstream>> {
+        let (stream, _) = self.listener.accept().await?;
+        Ok(Box::new(stream))
+    }
+}
+
+#[cfg(unix)]
+impl Drop for LocalEndpoint {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_tap_relays_and_reports_whole_packets() {
+        let (events, mut rx) = mpsc::channel(16);
+        let ctx = Arc::new(TapContext {
+            source: "session:t".into(),
+            client_id: "c".into(),
+            connection: 1,
+            remote: None,
+            version: ProtocolVersion::V311,
+            max_packet: 1 << 20,
+            events,
+            dropped: Default::default(),
+            observed: Default::default(),
+        });
+        let (client, local) = tokio::io::duplex(64);
+        let (broker, upstream) = tokio::io::duplex(64);
+        let task = tokio::spawn(relay(local, Box::new(upstream), ctx));
+        let (mut client, mut broker) = (client, broker);
+        // A PUBLISH QoS 0 "a/b" with a 300-byte payload, written in small pieces.
+        let mut publish = vec![0x30];
+        let body_len = 2 + 3 + 300;
+        publish.extend_from_slice(&[(body_len & 0x7F) as u8 | 0x80, (body_len >> 7) as u8]);
+        publish.extend_from_slice(&[0, 3, b'a', b'/', b'b']);
+        publish.extend(std::iter::repeat_n(7u8, 300));
+        let writer = tokio::spawn(async move {
+            for chunk in publish.chunks(50) {
+                client.write_all(chunk).await.unwrap();
+            }
+            client
+        });
+        let mut got = vec![0u8; 3 + body_len];
+        broker.read_exact(&mut got).await.unwrap();
+        assert_eq!(got[0], 0x30);
+        let batch = rx.recv().await.unwrap();
+        assert_eq!(batch.packets.len(), 1);
+        let p = &batch.packets[0];
+        assert_eq!(p.direction, Direction::Outbound);
+        assert_eq!(p.summary.topic.as_deref(), Some("a/b"));
+        assert_eq!((p.summary.payload_len, p.summary.size), (300, 308));
+        // The broker answers with PINGRESP; the client sees it.
+        broker.write_all(&[0xD0, 0]).await.unwrap();
+        let mut client = writer.await.unwrap();
+        let mut pong = [0u8; 2];
+        client.read_exact(&mut pong).await.unwrap();
+        assert_eq!(pong, [0xD0, 0]);
+        let batch = rx.recv().await.unwrap();
+        assert_eq!(batch.packets[0].summary.kind, PacketKind::PingResp);
+        assert_eq!(batch.packets[0].direction, Direction::Inbound);
+        drop(broker);
+        task.await.unwrap();
+    }
+}
