@@ -8,3 +8,8 @@ class NoLayoutResizeObserver {
 if (!('ResizeObserver' in globalThis)) {
   Object.assign(globalThis, { ResizeObserver: NoLayoutResizeObserver });
 }
+
+// Every catalog registered, English selected: tests read English text unless they switch.
+import './lib/i18n/catalogs';
+import { setLocale } from './lib/i18n/index.svelte';
+setLocale('en');

@@ -15,6 +15,25 @@ import type {
   PacketRow_Serialize,
   TrafficFrame,
   TreeRow,
+  ConnectionState,
+  MessageProperties_Serialize,
+  MqttVersion,
+  ParsedUrl_Serialize,
+  PasswordStorage,
+  PayloadInput,
+  Profile_Serialize,
+  PublishRequest_Serialize,
+  RetainHandling,
+  SessionSaved_Serialize,
+  SessionSubscription_Serialize,
+  SessionView_Serialize,
+  SessionsOverview_Serialize,
+  Subscription_Serialize,
+  SubscriptionStatus,
+  TlsOptions_Serialize,
+  TransportKind,
+  UserProperty,
+  Will_Serialize,
 } from './bindings';
 
 /** A page of the packet log, newest first, as the backend sends it. */
@@ -24,6 +43,27 @@ export type PacketRow = PacketRow_Serialize;
 
 /** The broker's state as the backend sends it (every optional field present, possibly null). */
 export type BrokerStatus = BrokerStatus_Serialize;
+
+/** A saved connection profile (every field present). */
+export type Profile = Profile_Serialize;
+/** A session as the UI shows it: profile, connection state, subscriptions and their status. */
+export type SessionView = SessionView_Serialize;
+/** Every session, and where profiles and passwords are kept. */
+export type SessionsOverview = SessionsOverview_Serialize;
+/** A saved session, with a note when its password could not go to the keychain. */
+export type SessionSaved = SessionSaved_Serialize;
+/** A subscription and how the broker answered it. */
+export type SessionSubscription = SessionSubscription_Serialize;
+/** One subscription of a session (filter, QoS and MQTT 5 options). */
+export type Subscription = Subscription_Serialize;
+/** MQTT 5 properties of a message or a will. */
+export type MessageProperties = MessageProperties_Serialize;
+/** A message to publish from a session. */
+export type PublishRequest = PublishRequest_Serialize;
+/** What a connection URL says. */
+export type ParsedUrl = ParsedUrl_Serialize;
+export type TlsOptions = TlsOptions_Serialize;
+export type Will = Will_Serialize;
 
 export type {
   AppInfo,
@@ -35,6 +75,14 @@ export type {
   PacketKind,
   TrafficFrame,
   TreeRow,
+  ConnectionState,
+  MqttVersion,
+  PasswordStorage,
+  PayloadInput,
+  RetainHandling,
+  SubscriptionStatus,
+  TransportKind,
+  UserProperty,
 };
 
 /** One stored message of a topic. */
@@ -91,6 +139,24 @@ export interface Platform {
   trafficPackets(source: string, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
+  /** Every session, and where profiles and passwords are kept. */
+  sessionList(): Promise<SessionsOverview>;
+  /** Creates (empty id) or updates a profile; password: null keeps the stored one, '' removes it. */
+  sessionSave(profile: Profile, password: string | null): Promise<SessionSaved>;
+  sessionDelete(id: string): Promise<void>;
+  /** Starts connecting; the state moves on by itself (poll sessionList). */
+  sessionConnect(id: string): Promise<SessionView>;
+  /** graceful: send DISCONNECT; otherwise drop the connection as a crash would (the will fires). */
+  sessionDisconnect(id: string, graceful: boolean): Promise<SessionView>;
+  /** Adds or changes (same filter) a subscription; sent at once when connected. */
+  sessionSubscribe(id: string, subscription: Subscription): Promise<SessionView>;
+  sessionUnsubscribe(id: string, filter: string): Promise<SessionView>;
+  /** Publishes from a connected session; resolves to the payload size in bytes. */
+  sessionPublish(id: string, request: PublishRequest): Promise<number>;
+  /** Reads a URL such as mqtt://user@host:1883 or wss://host/mqtt into profile fields. */
+  sessionParseUrl(url: string): Promise<ParsedUrl>;
+  /** Checks a payload (JSON, hex, base64...) and resolves to its size in bytes. */
+  sessionCheckPayload(payload: PayloadInput): Promise<number>;
 }
 
 /** Thrown by a platform call that failed; carries the backend's `{ code, message }`. */
@@ -142,6 +208,18 @@ const tauriPlatform: Platform = {
     unwrap(commands.trafficPackets(source, count, client, kind)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
+  sessionList: () => commands.sessionList(),
+  sessionSave: (profile, password) => unwrap(commands.sessionSave(profile, password)),
+  sessionDelete: async (id) => {
+    await unwrap(commands.sessionDelete(id));
+  },
+  sessionConnect: (id) => unwrap(commands.sessionConnect(id)),
+  sessionDisconnect: (id, graceful) => unwrap(commands.sessionDisconnect(id, graceful)),
+  sessionSubscribe: (id, subscription) => unwrap(commands.sessionSubscribe(id, subscription)),
+  sessionUnsubscribe: (id, filter) => unwrap(commands.sessionUnsubscribe(id, filter)),
+  sessionPublish: (id, request) => unwrap(commands.sessionPublish(id, request)),
+  sessionParseUrl: (url) => unwrap(commands.sessionParseUrl(url)),
+  sessionCheckPayload: (payload) => unwrap(commands.sessionCheckPayload(payload)),
 };
 
 function unavailable(): Promise<never> {
@@ -170,6 +248,16 @@ const unavailablePlatform: Platform = {
   trafficDeleteRetained: unavailable,
   trafficNotices: unavailable,
   trafficPackets: unavailable,
+  sessionList: unavailable,
+  sessionSave: unavailable,
+  sessionDelete: unavailable,
+  sessionConnect: unavailable,
+  sessionDisconnect: unavailable,
+  sessionSubscribe: unavailable,
+  sessionUnsubscribe: unavailable,
+  sessionPublish: unavailable,
+  sessionParseUrl: unavailable,
+  sessionCheckPayload: unavailable,
 };
 
 /** True when the page runs inside the Tauri webview. */
