@@ -260,3 +260,260 @@ fn the_window_answers_clicks_during_a_flood() {
         worst.as_millis()
     );
 }
+
+/// A profile as the UI sends it to `session_save` (the fields it must always give).
+fn profile_json(name: &str, port: u16, version: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "host": "127.0.0.1",
+        "port": port,
+        "transport": "tcp",
+        "version": version,
+        "clientId": name,
+    })
+}
+
+/// Saves a profile through IPC and returns its id.
+fn save_session(window: &AppWindow, profile: serde_json::Value, password: Option<&str>) -> String {
+    let saved = window
+        .invoke(
+            "session_save",
+            serde_json::json!({ "profile": profile, "password": password }),
+        )
+        .unwrap_or_else(|e| panic!("session_save failed: {e}"));
+    saved["session"]["profile"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string()
+}
+
+/// Waits until `session_list` shows the session in a state `accept` takes; returns the view.
+fn wait_session(
+    window: &AppWindow,
+    id: &str,
+    what: &str,
+    accept: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + support::peers::PATIENCE;
+    loop {
+        let list = window
+            .invoke("session_list", serde_json::json!({}))
+            .expect("list");
+        let view = list["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .find(|s| s["profile"]["id"] == id)
+            .cloned()
+            .expect("the session is listed");
+        if accept(&view["state"]) {
+            return view;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "session {id} never became {what}; state: {}",
+            view["state"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "needs a display and tauri-driver: run by `make test` under Xvfb"]
+fn sessions_driven_through_ipc_against_mosquitto_and_the_embedded_broker() {
+    use serde_json::json;
+    let mosquitto = support::mosquitto::Mosquitto::start(&[("alice", "secret")], None);
+    let window = AppWindow::launch(app_binary());
+    let embedded: u16 = broker_port(&window).parse().expect("port");
+
+    let local = save_session(&window, profile_json("ipc-local", embedded, "V5"), None);
+    let mut external = profile_json("ipc-external", mosquitto.port, "V311");
+    external["username"] = json!("alice");
+    let external = save_session(&window, external, Some("secret"));
+    let mut wrong = profile_json("ipc-wrong-password", mosquitto.port, "V5");
+    wrong["username"] = json!("alice");
+    let wrong = save_session(&window, wrong, Some("guess"));
+    let closed = support::mosquitto::free_port();
+    let nobody = save_session(&window, profile_json("ipc-nobody", closed, "V311"), None);
+    for id in [&local, &external, &wrong, &nobody] {
+        window
+            .invoke("session_connect", json!({ "id": id }))
+            .unwrap_or_else(|e| panic!("connect {id}: {e}"));
+    }
+    let connected = |s: &serde_json::Value| s["state"] == "Connected";
+    wait_session(&window, &local, "connected", connected);
+    wait_session(&window, &external, "connected", connected);
+    let failed = wait_session(&window, &wrong, "failed", |s| s["state"] == "Failed");
+    assert_eq!(failed["state"]["code"], "AuthFailed", "{failed}");
+    assert!(
+        failed["state"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("[CONNACK code 0x87]")),
+        "{failed}"
+    );
+    let retrying = wait_session(&window, &nobody, "reconnecting", |s| {
+        s["state"] == "Reconnecting"
+    });
+    assert!(
+        retrying["state"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("connection refused")),
+        "{retrying}"
+    );
+
+    // Subscriptions: a bad filter is refused with its reason, a good one is granted.
+    let refused = window
+        .invoke(
+            "session_subscribe",
+            json!({ "id": local, "subscription": { "filter": "sport/+/player#", "qos": 1 } }),
+        )
+        .expect_err("an invalid filter");
+    assert_eq!(refused["code"], "InvalidTopicFilter", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'#' must be the last")),
+        "{refused}"
+    );
+    for (id, filter) in [(&local, "ipc/#"), (&external, "ext/#")] {
+        window
+            .invoke(
+                "session_subscribe",
+                json!({ "id": id, "subscription": { "filter": filter, "qos": 1 } }),
+            )
+            .unwrap_or_else(|e| panic!("subscribe {filter}: {e}"));
+    }
+    wait_session(&window, &external, "subscribed", |_| true);
+    let granted = |window: &AppWindow, id: &str| {
+        wait_session(window, id, "granted", |_| true)["subscriptions"]
+            .as_array()
+            .is_some_and(|subs| subs.iter().all(|s| s["status"]["status"] == "Granted"))
+    };
+    support::peers::wait_until("subscriptions granted", || {
+        granted(&window, &local) && granted(&window, &external)
+    });
+
+    // Publishing: to mosquitto and back, with a payload in hex; a wildcard topic is refused.
+    window
+        .invoke(
+            "session_publish",
+            json!({ "id": external, "request": {
+                "topic": "ext/hello", "qos": 1, "retain": false,
+                "payload": { "format": "hex", "data": "68 65 6c 6c 6f" } } }),
+        )
+        .expect("publish");
+    let source = format!("session:{external}");
+    support::peers::wait_until("the message came back from mosquitto", || {
+        let page = window
+            .invoke(
+                "traffic_packets",
+                json!({ "source": source, "count": 50, "client": "", "kind": "Publish" }),
+            )
+            .expect("packets");
+        page["rows"].as_array().expect("rows").iter().any(|r| {
+            r["direction"] == "Inbound" && r["topic"] == "ext/hello" && r["payloadLen"] == 5
+        })
+    });
+    let bad = window
+        .invoke(
+            "session_publish",
+            json!({ "id": local, "request": {
+                "topic": "ipc/+", "qos": 0, "retain": false,
+                "payload": { "format": "text", "data": "x" } } }),
+        )
+        .expect_err("a wildcard topic");
+    assert_eq!(bad["code"], "InvalidTopic", "{bad}");
+
+    // The CONNECT each session sent is in its log, with its decoded fields.
+    let connects = window
+        .invoke(
+            "traffic_packets",
+            json!({ "source": source, "count": 10, "client": "", "kind": "Connect" }),
+        )
+        .expect("packets");
+    let fields = &connects["rows"][0]["fields"];
+    assert!(
+        fields.as_array().is_some_and(|f| f
+            .iter()
+            .any(|f| f["name"] == "User Name" && f["value"] == "alice")),
+        "{connects}"
+    );
+
+    // After all of that, the app still answers and the sessions end cleanly.
+    window
+        .invoke("app_info", json!({}))
+        .expect("the backend still answers");
+    for id in [&local, &external, &wrong, &nobody] {
+        window
+            .invoke("session_disconnect", json!({ "id": id, "graceful": true }))
+            .expect("disconnect");
+        wait_session(&window, id, "disconnected", |s| {
+            s["state"] == "Disconnected" || s["state"] == "Failed"
+        });
+    }
+}
+
+#[test]
+#[ignore = "needs a display and tauri-driver: run by `make test` under Xvfb"]
+fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
+    let window = AppWindow::launch(app_binary());
+    let port = broker_port(&window);
+
+    // A new session, filled from a URL as a user would paste it.
+    window.click("[data-testid='new-session']");
+    window.fill("[data-testid='session-name']", "dashboard");
+    window.fill(
+        "[data-testid='session-url']",
+        &format!("mqtt://127.0.0.1:{port}"),
+    );
+    window.click("[data-testid='session-url-apply']");
+    window.fill("[data-testid='session-version']", "V5");
+    window.click("[data-testid='session-save']");
+    window.wait_for_text("[data-testid='source-session']", |t| {
+        t.contains("dashboard")
+    });
+    window.click("[data-testid='session-connect']");
+    window.wait_for_text("[data-testid='session-state']", |t| t.contains("Connected"));
+    window.fill("[data-testid='sub-filter']", "#");
+    window.click("[data-testid='sub-add']");
+    window.wait_for_text("[data-testid='sub-status']", |t| t.contains("Granted"));
+
+    // An independent publisher; the session's tree counts its messages.
+    for n in 1..=3 {
+        publish(&port, "lab/json", &format!("{{\"n\":{n},\"unit\":\"°C\"}}"));
+    }
+    window.click("[data-testid='tab-topics']");
+    window.click("[data-testid='expand-all']");
+    let row = "[data-topic='lab/json']";
+    window.wait_for_text(row, |t| t.contains("json") && t.contains('3'));
+    window.click(row);
+    window.wait_for_text("[data-testid='inspector-topic']", |t| t == "lab/json");
+    window.click("[data-testid='view-json']");
+    window.wait_for_text("[data-testid='payload']", |t| t.contains("\"n\": 3"));
+    window.screenshot(&screenshot_dir().join("session-inspector.png"));
+
+    // The composer publishes from the session; the message comes back through `#`.
+    window.click("[data-testid='tab-publish']");
+    window.fill("[data-testid='publish-topic']", "lab/from-composer");
+    window.fill("[data-testid='publish-format']", "json");
+    window.fill("[data-testid='publish-payload']", "{\"ok\": true}");
+    window.click("[data-testid='publish-send']");
+    window.wait_for_text("[data-testid='publish-result']", |t| {
+        t.contains("lab/from-composer")
+    });
+    window.screenshot(&screenshot_dir().join("composer.png"));
+    window.click("[data-testid='tab-topics']");
+    window.click("[data-testid='expand-all']");
+    window.wait_for_text("[data-topic='lab/from-composer']", |t| {
+        t.contains("from-composer")
+    });
+
+    // Simplified Chinese at run time, and back.
+    window.fill("[data-testid='language']", "zh-CN");
+    window.wait_for_text("[data-testid='tab-topics']", |t| t == "主题");
+    window.wait_for_text("[data-testid='tab-publish']", |t| t == "发布");
+    window.screenshot(&screenshot_dir().join("main-window-zh-CN.png"));
+    window.fill("[data-testid='language']", "en");
+    window.wait_for_text("[data-testid='tab-topics']", |t| t == "Topics");
+    window.screenshot(&screenshot_dir().join("main-window-session.png"));
+}

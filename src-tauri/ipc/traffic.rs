@@ -292,16 +292,25 @@ pub fn traffic_messages(
 pub async fn traffic_delete_retained(
     hub: tauri::State<'_, Arc<TrafficHub>>,
     broker: tauri::State<'_, Arc<crate::broker::service::BrokerService>>,
+    sessions: tauri::State<'_, Arc<crate::session::SessionManager>>,
     source: String,
     node: u32,
 ) -> Result<u32, IpcError> {
+    let topics = hub.with_source(&source, |s| s.model.tree.retained_below(node));
+    if let Some(id) = source.strip_prefix("session:") {
+        // On a session's broker (which may be external), the session itself deletes them.
+        return sessions
+            .delete_retained(id, &topics)
+            .await
+            .map(|n| n as u32)
+            .map_err(|e| IpcError::from_coded(&e));
+    }
     if source != crate::traffic::hub::BROKER_SOURCE {
         return Err(IpcError::new(
-            ErrorCode::InvalidInput,
-            "retained messages can be deleted on the embedded broker only, for now",
+            ErrorCode::NotFound,
+            format!("no traffic source '{source}'"),
         ));
     }
-    let topics = hub.with_source(&source, |s| s.model.tree.retained_below(node));
     let deleted = broker
         .delete_retained(&topics)
         .await
@@ -365,6 +374,15 @@ pub struct PacketRow {
     pub size: u32,
     /// The return or reason code of a CONNACK, PUBACK, SUBACK, DISCONNECT...
     pub reason: Option<u8>,
+    /// Decoded fields beyond these (client id, options, MQTT 5 properties), where known.
+    pub fields: Vec<PacketField>,
+}
+
+/// One decoded field of a packet: its name as the specification writes it, and its value.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct PacketField {
+    pub name: String,
+    pub value: String,
 }
 
 /// The newest packets of a source's log that pass the filters.
@@ -416,6 +434,15 @@ pub fn traffic_packets(
                 payload_len: p.summary.payload_len as u32,
                 size: p.summary.size as u32,
                 reason: p.summary.reason,
+                fields: p
+                    .summary
+                    .fields
+                    .iter()
+                    .map(|(name, value)| PacketField {
+                        name: name.to_string(),
+                        value: value.clone(),
+                    })
+                    .collect(),
             })
             .collect(),
     }))

@@ -573,6 +573,25 @@ impl SessionManager {
         Ok(size)
     }
 
+    /// Deletes retained messages on the session's broker: an empty retained QoS 1 publish to
+    /// each topic. Returns how many were sent.
+    pub async fn delete_retained(&self, id: &str, topics: &[String]) -> Result<usize, SessionError> {
+        for topic in topics {
+            self.publish(
+                id,
+                PublishRequest {
+                    topic: topic.clone(),
+                    payload: PayloadInput::Text(String::new()),
+                    qos: 1,
+                    retain: true,
+                    properties: MessageProperties::default(),
+                },
+            )
+            .await?;
+        }
+        Ok(topics.len())
+    }
+
     /// Stops every session (app exit).
     pub fn stop_all(&self) {
         let mut inner = self.lock();

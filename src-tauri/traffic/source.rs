@@ -120,6 +120,11 @@ impl SourceModel {
                 }
                 Direction::Outbound => {
                     summary.payload = None;
+                    if summary.retain && summary.payload_len == 0 {
+                        if let Some(topic) = summary.topic.as_deref() {
+                            self.tree.forget_retained(topic);
+                        }
+                    }
                     self.rates_out.record(second, summary.payload_len as u64);
                 }
             }

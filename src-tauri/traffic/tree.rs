@@ -189,6 +189,14 @@ impl TopicTree {
         parent
     }
 
+    /// Notes that a topic's retained message was deleted (an empty retained publish that was
+    /// sent, not received: a session deleting it on its broker).
+    pub fn forget_retained(&mut self, topic: &str) {
+        if let Some(id) = self.find(topic) {
+            self.nodes[id as usize].retained = false;
+        }
+    }
+
     /// Records one message. Returns the topic's node.
     pub fn record(&mut self, message: &Incoming<'_>) -> NodeId {
         let id = self.node_for(message.topic);

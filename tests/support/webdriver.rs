@@ -47,6 +47,8 @@ pub struct AppWindow {
     driver: Child,
     base: String,
     session: String,
+    /// The app's own config directory for this run (profiles), removed afterwards.
+    _config: tempfile::TempDir,
 }
 
 impl AppWindow {
@@ -65,6 +67,7 @@ impl AppWindow {
         );
         let port = free_port();
         let native_port = free_port();
+        let config = tempfile::tempdir().expect("a config directory for the app");
         let driver = Command::new(&driver_path)
             .args([
                 "--port",
@@ -75,6 +78,9 @@ impl AppWindow {
             // Measured here: with WebKit's compositing disabled, WebKitWebDriver's screenshot call
             // never answers under Xvfb; with it enabled, rendering and screenshots both work.
             .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            // Each run starts with no saved sessions and never touches the user's keychain.
+            .env("MQTT_WORKBENCH_CONFIG_DIR", config.path())
+            .env("MQTT_WORKBENCH_KEYCHAIN", "off")
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
@@ -84,6 +90,7 @@ impl AppWindow {
             driver,
             base,
             session: String::new(),
+            _config: config,
         };
         window.wait_for_driver();
         let capabilities = json!({
@@ -230,6 +237,45 @@ impl AppWindow {
     pub fn execute(&self, script: &str, args: Value) -> Value {
         let body = json!({ "script": script, "args": args });
         self.call("POST", &self.session_path("/execute/sync"), Some(body))
+    }
+
+    /// Calls a backend command through the page's IPC, exactly as the UI does. `Ok` holds the
+    /// command's result, `Err` the `{ code, message }` it failed with.
+    pub fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
+        let body = json!({
+            "script": "const done = arguments[arguments.length - 1];\
+                       window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])\
+                         .then((ok) => done({ ok: ok === undefined ? null : ok }), (err) => done({ err }));",
+            "args": [command, args]
+        });
+        let result = self.call("POST", &self.session_path("/execute/async"), Some(body));
+        match result.get("ok") {
+            Some(ok) => Ok(ok.clone()),
+            None => Err(result.get("err").cloned().unwrap_or(result)),
+        }
+    }
+
+    /// Sets an input's, textarea's or select's value as typing or choosing would, firing the
+    /// events the UI listens to.
+    pub fn fill(&self, css: &str, value: &str) {
+        self.wait_for(css);
+        self.execute(
+            "const el = document.querySelector(arguments[0]);\
+             el.focus(); el.value = arguments[1];\
+             el.dispatchEvent(new Event('input', { bubbles: true }));\
+             el.dispatchEvent(new Event('change', { bubbles: true }));",
+            json!([css, value]),
+        );
+    }
+
+    /// Ticks or unticks a checkbox.
+    pub fn check(&self, css: &str, checked: bool) {
+        self.wait_for(css);
+        self.execute(
+            "const el = document.querySelector(arguments[0]);\
+             if (el.checked !== arguments[1]) el.click();",
+            json!([css, checked]),
+        );
     }
 
     fn page_source_excerpt(&self) -> String {

@@ -109,6 +109,7 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
           payloadLen: 4,
           size: 17,
           reason: null,
+          fields: [{ name: "Content Type", value: "<b>text</b>" }],
         },
       ],
     }),

@@ -1,11 +1,15 @@
 // Every area's strings, registered once at start (imported by main.ts and the tests).
 import { register, type Catalog } from './index.svelte';
-import { sessionMessages } from '../session/messages';
 import { appMessages } from './app.messages';
+import { brokerMessages } from '../broker/messages';
+import { sessionMessages } from '../session/messages';
+import { trafficMessages } from '../traffic/messages';
 
 export const catalogs: Record<string, Catalog> = {
   app: appMessages,
+  broker: brokerMessages,
   session: sessionMessages,
+  traffic: trafficMessages,
 };
 
 for (const catalog of Object.values(catalogs)) register(catalog);

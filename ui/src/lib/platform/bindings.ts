@@ -311,6 +311,12 @@ export type NoticeView_Serialize = {
 	detail: string,
 };
 
+/**  One decoded field of a packet: its name as the specification writes it, and its value. */
+export type PacketField = {
+	name: string,
+	value: string,
+};
+
 /**  MQTT control packet types (the high nibble of the first byte). */
 export type PacketKind = "Connect" | "ConnAck" | "Publish" | "PubAck" | "PubRec" | "PubRel" | "PubComp" | "Subscribe" | "SubAck" | "Unsubscribe" | "UnsubAck" | "PingReq" | "PingResp" | "Disconnect" | "Auth";
 
@@ -353,6 +359,8 @@ export type PacketRow_Deserialize = {
 	size: number,
 	/**  The return or reason code of a CONNACK, PUBACK, SUBACK, DISCONNECT... */
 	reason?: number | null,
+	/**  Decoded fields beyond these (client id, options, MQTT 5 properties), where known. */
+	fields: PacketField[],
 };
 
 /**  One packet of the packet log, as the packet view lists it. */
@@ -372,6 +380,8 @@ export type PacketRow_Serialize = {
 	size: number,
 	/**  The return or reason code of a CONNACK, PUBACK, SUBACK, DISCONNECT... */
 	reason: number | null,
+	/**  Decoded fields beyond these (client id, options, MQTT 5 properties), where known. */
+	fields: PacketField[],
 };
 
 /**  What a connection URL says: the parts of a profile it fills in. */
