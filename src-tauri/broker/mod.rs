@@ -315,6 +315,11 @@ impl Broker {
         &self.listeners
     }
 
+    /// Topics holding a retained message.
+    pub fn retained_count(&self) -> usize {
+        self.state.retained_count()
+    }
+
     /// Clients connected right now.
     pub fn clients(&self) -> Vec<ClientInfo> {
         self.state.clients()

@@ -13,6 +13,8 @@ pub struct ServiceStatus {
     pub listeners: Vec<super::Listener>,
     pub settings: BrokerSettings,
     pub clients_connected: usize,
+    /// Topics holding a retained message.
+    pub retained: usize,
     /// Why the last start failed, in words.
     pub last_error: Option<String>,
 }
@@ -53,6 +55,7 @@ impl BrokerService {
                 .unwrap_or_default(),
             settings: state.settings.clone(),
             clients_connected: state.broker.as_ref().map_or(0, |b| b.clients().len()),
+            retained: state.broker.as_ref().map_or(0, Broker::retained_count),
             last_error: state.last_error.clone(),
         }
     }

@@ -21,6 +21,8 @@ pub struct BrokerStatus {
     pub exposed: bool,
     pub settings: BrokerSettingsView,
     pub clients_connected: u32,
+    /// Topics holding a retained message.
+    pub retained_messages: u32,
     /// Why the last start failed.
     pub last_error: Option<String>,
 }
@@ -126,6 +128,7 @@ fn view(status: ServiceStatus) -> BrokerStatus {
             usernames,
         },
         clients_connected: status.clients_connected as u32,
+        retained_messages: status.retained as u32,
         last_error: status.last_error,
     }
 }

@@ -14,6 +14,7 @@
     "traffic_delete_retained",
     "traffic_notices",
     "traffic_packets",
+    "traffic_chart",
     "session_list",
     "session_save",
     "session_delete",

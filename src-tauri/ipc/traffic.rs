@@ -144,6 +144,7 @@ pub async fn pump_frames(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        hub.sample(now_ms);
         let frame = traffic_frame(hub.frame(&source, now_ms, dropped()));
         if channel.send(frame).is_err() {
             sink.drop_channel(); // the page went away
@@ -446,4 +447,92 @@ pub fn traffic_packets(
             })
             .collect(),
     }))
+}
+
+/// A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
+/// and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second
+/// since it was selected (charting starts at the first request for it).
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_chart(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    node: Option<u32>,
+    dark: bool,
+    width: u32,
+    height: u32,
+) -> Result<String, IpcError> {
+    use crate::charts::{rate_svg, RateChart, Series, IN_COLOR, OUT_COLOR};
+    const SECONDS: u64 = 60;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let now = now_ms / 1000;
+    let chart_error =
+        |e: crate::charts::ChartError| IpcError::new(ErrorCode::Internal, e.to_string());
+    match node {
+        None => {
+            let (incoming, outgoing) = hub.with_source(&source, |s| {
+                let points = |w: &crate::traffic::rates::RateWindow| -> Vec<Option<f64>> {
+                    w.series(now, SECONDS)
+                        .iter()
+                        .map(|p| Some(p.messages as f64))
+                        .collect()
+                };
+                (points(&s.model.rates), points(&s.model.rates_out))
+            });
+            let (in_label, out_label) = if source.starts_with("session:") {
+                ("received", "sent")
+            } else {
+                ("in (from clients)", "out (to clients)")
+            };
+            rate_svg(&RateChart {
+                title: "Messages per second, last 60 s",
+                y_label: "msg/s",
+                series: vec![
+                    Series {
+                        label: in_label,
+                        values: &incoming,
+                        color: IN_COLOR,
+                    },
+                    Series {
+                        label: out_label,
+                        values: &outgoing,
+                        color: OUT_COLOR,
+                    },
+                ],
+                width,
+                height,
+                dark,
+            })
+            .map_err(chart_error)
+        }
+        Some(node) => {
+            let topic = hub.with_source(&source, |s| {
+                s.model.tree.node(node).map(|_| s.model.tree.topic_of(node))
+            });
+            let Some(topic) = topic else {
+                return Err(IpcError::new(
+                    ErrorCode::NotFound,
+                    format!("no topic node {node}"),
+                ));
+            };
+            hub.watch_topic(&source, node, now_ms);
+            let values = hub.topic_series(&source, node, SECONDS as usize);
+            rate_svg(&RateChart {
+                title: &topic,
+                y_label: "msg/s",
+                series: vec![Series {
+                    label: "messages (topic and below)",
+                    values: &values,
+                    color: IN_COLOR,
+                }],
+                width,
+                height,
+                dark,
+            })
+            .map_err(chart_error)
+        }
+    }
 }

@@ -575,7 +575,11 @@ impl SessionManager {
 
     /// Deletes retained messages on the session's broker: an empty retained QoS 1 publish to
     /// each topic. Returns how many were sent.
-    pub async fn delete_retained(&self, id: &str, topics: &[String]) -> Result<usize, SessionError> {
+    pub async fn delete_retained(
+        &self,
+        id: &str,
+        topics: &[String],
+    ) -> Result<usize, SessionError> {
         for topic in topics {
             self.publish(
                 id,

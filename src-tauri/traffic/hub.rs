@@ -48,6 +48,20 @@ pub struct TrafficHub {
     limits: SourceLimits,
     /// Bumped by every ingestion; frames are only built when it moved or the view changed.
     version: std::sync::atomic::AtomicU64,
+    /// The one topic whose rate is charted (the selected node), sampled once a second.
+    watch: Mutex<Option<TopicWatch>>,
+}
+
+/// Per-second message counts of one node (its whole subtree), sampled from its counters: no
+/// cost on the message path, and only for the topic the user looks at.
+#[derive(Debug)]
+struct TopicWatch {
+    source: String,
+    node: NodeId,
+    second: u64,
+    count: u64,
+    /// One value per second, oldest first; at most `rates::HISTORY`.
+    values: std::collections::VecDeque<f64>,
 }
 
 impl TrafficHub {
@@ -56,6 +70,7 @@ impl TrafficHub {
             sources: Mutex::new(HashMap::new()),
             limits,
             version: Default::default(),
+            watch: Mutex::new(None),
         })
     }
 
@@ -186,6 +201,79 @@ impl TrafficHub {
         }
     }
 
+    fn subtree_count(&self, source: &str, node: NodeId) -> Option<u64> {
+        let sources = self.lock();
+        let tree = &sources.get(source)?.model.tree;
+        tree.node(node).map(|n| n.subtree_count)
+    }
+
+    /// Starts charting a node's rate (a no-op when it already is the charted node).
+    pub fn watch_topic(&self, source: &str, node: NodeId, now_ms: u64) {
+        let count = self.subtree_count(source, node).unwrap_or(0);
+        let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        if watch
+            .as_ref()
+            .is_some_and(|w| w.source == source && w.node == node)
+        {
+            return;
+        }
+        *watch = Some(TopicWatch {
+            source: source.to_string(),
+            node,
+            second: now_ms / 1000,
+            count,
+            values: Default::default(),
+        });
+    }
+
+    /// Takes the charted node's count once a second (called from the frame loop).
+    pub fn sample(&self, now_ms: u64) {
+        let second = now_ms / 1000;
+        let (source, node) = {
+            let watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+            match watch.as_ref() {
+                Some(w) if w.second < second => (w.source.clone(), w.node),
+                _ => return,
+            }
+        };
+        let count = self.subtree_count(&source, node);
+        let mut guard = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = guard
+            .as_mut()
+            .filter(|w| w.source == source && w.node == node)
+        else {
+            return;
+        };
+        let Some(count) = count else {
+            *guard = None; // the source was cleared or removed
+            return;
+        };
+        let elapsed = second - w.second;
+        let delta = count.saturating_sub(w.count) as f64;
+        // Messages since the last sample, spread over the seconds that passed (one, normally).
+        for _ in 0..elapsed.min(super::rates::HISTORY as u64) {
+            w.values.push_back(delta / elapsed as f64);
+            if w.values.len() > super::rates::HISTORY {
+                w.values.pop_front();
+            }
+        }
+        w.second = second;
+        w.count = count;
+    }
+
+    /// The charted node's last `seconds` per-second values (`None` before it was watched).
+    pub fn topic_series(&self, source: &str, node: NodeId, seconds: usize) -> Vec<Option<f64>> {
+        let watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let known: Vec<f64> = match watch.as_ref() {
+            Some(w) if w.source == source && w.node == node => w.values.iter().copied().collect(),
+            _ => Vec::new(),
+        };
+        let start = known.len().saturating_sub(seconds);
+        let mut out = vec![None; seconds.saturating_sub(known.len() - start)];
+        out.extend(known[start..].iter().map(|v| Some(*v)));
+        out
+    }
+
     /// Forgets a source (a deleted session).
     pub fn remove(&self, id: &str) {
         self.lock().remove(id);
@@ -305,5 +393,41 @@ mod tests {
             assert_eq!(notices[0].kind, NoticeKind::Refused);
             assert!(notices[0].detail.contains("wrong username"));
         });
+    }
+
+    #[test]
+    fn a_watched_topic_gets_one_rate_value_per_second() {
+        use crate::traffic::tree::Incoming;
+        let hub = TrafficHub::new(SourceLimits::default());
+        let record = |n: usize| {
+            hub.with_source("s", |s| {
+                for _ in 0..n {
+                    s.model.tree.record(&Incoming {
+                        topic: "a/b",
+                        payload: b"x",
+                        qos: 0,
+                        retain: false,
+                        time_ms: 0,
+                    });
+                }
+            })
+        };
+        record(1);
+        let node = hub.with_source("s", |s| s.model.tree.find("a").unwrap());
+        hub.watch_topic("s", node, 10_000);
+        assert_eq!(hub.topic_series("s", node, 3), vec![None, None, None]);
+        record(5);
+        hub.sample(10_500); // same second: nothing yet
+        hub.sample(11_000);
+        record(4);
+        hub.sample(13_000); // two seconds passed: 4 messages spread over them
+        assert_eq!(
+            hub.topic_series("s", node, 4),
+            vec![None, Some(5.0), Some(2.0), Some(2.0)]
+        );
+        // Another node resets the watch; the old one reads as unknown.
+        let other = hub.with_source("s", |s| s.model.tree.find("a/b").unwrap());
+        hub.watch_topic("s", other, 13_000);
+        assert_eq!(hub.topic_series("s", node, 1), vec![None]);
     }
 }

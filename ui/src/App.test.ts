@@ -31,6 +31,7 @@ const running: BrokerStatus = {
     usernames: [],
   },
   clientsConnected: 1,
+  retainedMessages: 2,
   lastError: null,
 };
 
@@ -130,8 +131,29 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
         payload: new TextEncoder().encode('{"t":21.5,"html":"<img src=x onerror=alert(1)>"}'),
       },
     ],
+    trafficChart: async () => '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+    sessionList: async () => ({
+      sessions: [],
+      passwordStorage: 'SessionOnly' as const,
+      passwordNote: 'no OS keychain answered',
+      profilesFile: '/tmp/profiles.json',
+      warning: null,
+    }),
+    sessionSave: unused,
+    sessionDelete: unused,
+    sessionConnect: unused,
+    sessionDisconnect: unused,
+    sessionSubscribe: unused,
+    sessionUnsubscribe: unused,
+    sessionPublish: unused,
+    sessionParseUrl: unused,
+    sessionCheckPayload: unused,
     ...overrides,
   };
+}
+
+function unused(): Promise<never> {
+  return Promise.reject(new Error('not used by this test'));
 }
 
 function render(platform: Platform) {

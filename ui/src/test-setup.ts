@@ -13,3 +13,12 @@ if (!('ResizeObserver' in globalThis)) {
 import './lib/i18n/catalogs';
 import { setLocale } from './lib/i18n/index.svelte';
 setLocale('en');
+
+// jsdom has no blob: URLs; charts and images only need a stand-in string.
+if (typeof URL.createObjectURL !== 'function') {
+  let serial = 0;
+  Object.assign(URL, {
+    createObjectURL: () => `blob:test/${++serial}`,
+    revokeObjectURL: () => {},
+  });
+}

@@ -2,12 +2,14 @@
 import { register, type Catalog } from './index.svelte';
 import { appMessages } from './app.messages';
 import { brokerMessages } from '../broker/messages';
+import { chartMessages } from '../charts/messages';
 import { sessionMessages } from '../session/messages';
 import { trafficMessages } from '../traffic/messages';
 
 export const catalogs: Record<string, Catalog> = {
   app: appMessages,
   broker: brokerMessages,
+  charts: chartMessages,
   session: sessionMessages,
   traffic: trafficMessages,
 };

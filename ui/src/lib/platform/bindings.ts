@@ -50,6 +50,12 @@ export const commands = {
 	 *  one packet type.
 	 */
 	trafficPackets: (source: string, count: number, client: string, kind: PacketKind | null) => typedError<PacketPage_Serialize, IpcError>(__TAURI_INVOKE("traffic_packets", { source, count, client, kind })),
+	/**
+	 *  A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
+	 *  and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second
+	 *  since it was selected (charting starts at the first request for it).
+	 */
+	trafficChart: (source: string, node: number | null, dark: boolean, width: number, height: number) => typedError<string, IpcError>(__TAURI_INVOKE("traffic_chart", { source, node, dark, width, height })),
 	/**  Every session, and where profiles and passwords are kept. */
 	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
 	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
@@ -153,6 +159,8 @@ export type BrokerStatus_Deserialize = {
 	exposed: boolean,
 	settings: BrokerSettingsView_Deserialize,
 	clientsConnected: number,
+	/**  Topics holding a retained message. */
+	retainedMessages: number,
 	/**  Why the last start failed. */
 	lastError?: string | null,
 };
@@ -168,6 +176,8 @@ export type BrokerStatus_Serialize = {
 	exposed: boolean,
 	settings: BrokerSettingsView_Serialize,
 	clientsConnected: number,
+	/**  Topics holding a retained message. */
+	retainedMessages: number,
 	/**  Why the last start failed. */
 	lastError: string | null,
 };

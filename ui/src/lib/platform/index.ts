@@ -139,6 +139,14 @@ export interface Platform {
   trafficPackets(source: string, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
+  /** A rate chart as SVG text: the source's rates (node null) or one topic's, last 60 s. */
+  trafficChart(
+    source: string,
+    node: number | null,
+    dark: boolean,
+    width: number,
+    height: number,
+  ): Promise<string>;
   /** Every session, and where profiles and passwords are kept. */
   sessionList(): Promise<SessionsOverview>;
   /** Creates (empty id) or updates a profile; password: null keeps the stored one, '' removes it. */
@@ -208,6 +216,8 @@ const tauriPlatform: Platform = {
     unwrap(commands.trafficPackets(source, count, client, kind)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
+  trafficChart: (source, node, dark, width, height) =>
+    unwrap(commands.trafficChart(source, node, dark, width, height)),
   sessionList: () => commands.sessionList(),
   sessionSave: (profile, password) => unwrap(commands.sessionSave(profile, password)),
   sessionDelete: async (id) => {
@@ -248,6 +258,7 @@ const unavailablePlatform: Platform = {
   trafficDeleteRetained: unavailable,
   trafficNotices: unavailable,
   trafficPackets: unavailable,
+  trafficChart: unavailable,
   sessionList: unavailable,
   sessionSave: unavailable,
   sessionDelete: unavailable,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asJson, asText, hexDump } from './payload';
-import { decodeMessages } from '../platform';
+import { asJson, asText, dateTime, followSelection, hexDump, toBase64, truncate, VIEW_LIMIT } from './payload';
+import { decodeMessages, type StoredMessage } from '../platform';
 
 describe('payload views', () => {
   it('shows invalid UTF-8 as replacement characters instead of dropping it', () => {
@@ -16,6 +16,58 @@ describe('payload views', () => {
   it('dumps bytes as hex with printable ASCII', () => {
     const dump = hexDump(new Uint8Array([0x00, 0x41, 0x7f, 0x3c]));
     expect(dump).toBe('00000000  00 41 7f 3c' + ' '.repeat(36) + '  .A.<');
+  });
+
+  it('dumps at most the bytes asked for', () => {
+    const dump = hexDump(new Uint8Array(100), 32);
+    expect(dump.split('\n')).toHaveLength(2);
+    expect(hexDump(new Uint8Array())).toBe('');
+  });
+
+  it('truncates to the view limit without copying', () => {
+    const big = new Uint8Array(VIEW_LIMIT + 10);
+    const cut = truncate(big);
+    expect(cut.truncated).toBe(true);
+    expect(cut.bytes.length).toBe(VIEW_LIMIT);
+    expect(cut.bytes.buffer).toBe(big.buffer);
+    expect(truncate(new Uint8Array(3))).toMatchObject({ truncated: false });
+    expect(VIEW_LIMIT).toBe(65536);
+  });
+
+  it('encodes Base64 like the standard, across chunk boundaries', () => {
+    expect(toBase64(new Uint8Array())).toBe('');
+    expect(toBase64(new TextEncoder().encode('f'))).toBe('Zg==');
+    expect(toBase64(new TextEncoder().encode('fo'))).toBe('Zm8=');
+    expect(toBase64(new TextEncoder().encode('foo'))).toBe('Zm9v');
+    expect(toBase64(new TextEncoder().encode('foobar'))).toBe('Zm9vYmFy');
+    for (const size of [1, 2, 3, 12287, 12288, 12289, 100_000]) {
+      const data = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
+      expect(toBase64(data)).toBe(Buffer.from(data).toString('base64'));
+    }
+  });
+
+  it('formats date and time in local time', () => {
+    const at = new Date(2024, 4, 1, 12, 3, 4, 512).getTime();
+    expect(dateTime(at)).toBe('2024-05-01 12:03:04.512');
+  });
+});
+
+describe('history selection', () => {
+  const message = (timeMs: number): StoredMessage => ({
+    timeMs,
+    qos: 0,
+    retain: false,
+    payload: new Uint8Array(1),
+  });
+
+  it('keeps showing the newest when newer messages arrive', () => {
+    expect(followSelection([message(2), message(1)], 0, [message(3), message(2)])).toBe(0);
+  });
+
+  it('keeps an older message selected while it is in the list', () => {
+    const before = [message(3), message(2), message(1)];
+    expect(followSelection(before, 2, [message(4), message(3), message(2), message(1)])).toBe(3);
+    expect(followSelection(before, 2, [message(5), message(4)])).toBe(0);
   });
 });
 
