@@ -151,7 +151,10 @@ impl BrokerState {
 
     /// How many topics hold a retained message.
     pub fn retained_count(&self) -> usize {
-        self.retained.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.retained
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// The `$SYS` topics and their current values, in mosquitto's layout.

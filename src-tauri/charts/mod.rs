@@ -18,6 +18,7 @@ pub struct Series<'a> {
 pub struct RateChart<'a> {
     pub title: &'a str,
     pub y_label: &'a str,
+    pub x_label: &'a str,
     pub series: Vec<Series<'a>>,
     pub width: u32,
     pub height: u32,
@@ -110,7 +111,7 @@ pub fn rate_svg(chart: &RateChart<'_>) -> Result<String, ChartError> {
             .bold_line_style(grid)
             .axis_style(fg.mix(0.6))
             .label_style(("sans-serif", 11).into_font().color(&fg))
-            .x_desc("s")
+            .x_desc(chart.x_label)
             .y_desc(chart.y_label)
             .x_labels(7)
             .y_labels(5)
@@ -155,6 +156,7 @@ mod tests {
         let svg = rate_svg(&RateChart {
             title: "home/<script>alert(1)</script>",
             y_label: "msg/s",
+            x_label: "s",
             series: vec![
                 Series {
                     label: "in",
@@ -190,6 +192,7 @@ mod tests {
         let svg = rate_svg(&RateChart {
             title: "",
             y_label: "msg/s",
+            x_label: "s",
             series: vec![Series {
                 label: "in",
                 values: &zeros,

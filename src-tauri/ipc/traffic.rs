@@ -449,6 +449,22 @@ pub fn traffic_packets(
     }))
 }
 
+/// The words on a chart, in the UI's language.
+#[derive(Debug, Clone, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartLabels {
+    /// Title of the source-wide chart.
+    pub title: String,
+    /// Legend of the incoming and outgoing series.
+    pub incoming: String,
+    pub outgoing: String,
+    /// Legend of a topic's series.
+    pub topic: String,
+    /// The y axis unit ("msg/s") and the x axis unit ("s").
+    pub unit: String,
+    pub seconds: String,
+}
+
 /// A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
 /// and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second
 /// since it was selected (charting starts at the first request for it).
@@ -461,6 +477,7 @@ pub fn traffic_chart(
     dark: bool,
     width: u32,
     height: u32,
+    labels: ChartLabels,
 ) -> Result<String, IpcError> {
     use crate::charts::{rate_svg, RateChart, Series, IN_COLOR, OUT_COLOR};
     const SECONDS: u64 = 60;
@@ -482,22 +499,18 @@ pub fn traffic_chart(
                 };
                 (points(&s.model.rates), points(&s.model.rates_out))
             });
-            let (in_label, out_label) = if source.starts_with("session:") {
-                ("received", "sent")
-            } else {
-                ("in (from clients)", "out (to clients)")
-            };
             rate_svg(&RateChart {
-                title: "Messages per second, last 60 s",
-                y_label: "msg/s",
+                title: &labels.title,
+                y_label: &labels.unit,
+                x_label: &labels.seconds,
                 series: vec![
                     Series {
-                        label: in_label,
+                        label: &labels.incoming,
                         values: &incoming,
                         color: IN_COLOR,
                     },
                     Series {
-                        label: out_label,
+                        label: &labels.outgoing,
                         values: &outgoing,
                         color: OUT_COLOR,
                     },
@@ -522,9 +535,10 @@ pub fn traffic_chart(
             let values = hub.topic_series(&source, node, SECONDS as usize);
             rate_svg(&RateChart {
                 title: &topic,
-                y_label: "msg/s",
+                y_label: &labels.unit,
+                x_label: &labels.seconds,
                 series: vec![Series {
-                    label: "messages (topic and below)",
+                    label: &labels.topic,
                     values: &values,
                     color: IN_COLOR,
                 }],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatDuration, isLoopback, portProblem } from './format';
+import { setLocale } from '../i18n/index.svelte';
 
 describe('broker formatting', () => {
   it('formats byte counts', () => {
@@ -15,6 +16,19 @@ describe('broker formatting', () => {
     expect(formatDuration(0, 180_000)).toBe('3 min');
     expect(formatDuration(0, (2 * 60 + 5) * 60_000)).toBe('2 h 5 min');
     expect(formatDuration(10_000, 0)).toBe('0 s');
+  });
+
+  it('formats durations and port problems in the chosen language', () => {
+    setLocale('zh-CN');
+    try {
+      expect(formatDuration(0, 42_000)).toBe('42 秒');
+      expect(formatDuration(0, (2 * 60 + 5) * 60_000)).toBe('2 小时 5 分钟');
+      expect(portProblem('abc')).toBe('端口必须是数字。');
+    } finally {
+      setLocale('en');
+    }
+    expect(portProblem('abc')).toBe('The port must be a number.');
+    expect(portProblem('0')).toBe('The port must be between 1 and 65535.');
   });
 
   it('knows loopback addresses', () => {

@@ -9,17 +9,17 @@ describe('i18n', () => {
       const zh = Object.keys(catalog['zh-CN']).sort();
       expect(zh, `${area}: keys missing in one language`).toEqual(en);
       for (const key of en) {
-        expect(catalog.en[key].trim(), `${area}.${key} (en)`).not.toBe('');
-        expect(catalog['zh-CN'][key].trim(), `${area}.${key} (zh-CN)`).not.toBe('');
+        expect(catalog.en[key]?.trim(), `${area}.${key} (en)`).toBeTruthy();
+        expect(catalog['zh-CN'][key]?.trim(), `${area}.${key} (zh-CN)`).toBeTruthy();
       }
     }
   });
 
   it('uses the same placeholders in both languages', () => {
-    const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();
     for (const catalog of Object.values(catalogs)) {
       for (const key of Object.keys(catalog.en)) {
-        expect(names(catalog['zh-CN'][key] ?? ''), key).toEqual(names(catalog.en[key]));
+        expect(names(catalog['zh-CN'][key] ?? ''), key).toEqual(names(catalog.en[key] ?? ''));
       }
     }
   });

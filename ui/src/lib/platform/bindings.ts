@@ -55,7 +55,7 @@ export const commands = {
 	 *  and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second
 	 *  since it was selected (charting starts at the first request for it).
 	 */
-	trafficChart: (source: string, node: number | null, dark: boolean, width: number, height: number) => typedError<string, IpcError>(__TAURI_INVOKE("traffic_chart", { source, node, dark, width, height })),
+	trafficChart: (source: string, node: number | null, dark: boolean, width: number, height: number, labels: ChartLabels) => typedError<string, IpcError>(__TAURI_INVOKE("traffic_chart", { source, node, dark, width, height, labels })),
 	/**  Every session, and where profiles and passwords are kept. */
 	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
 	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
@@ -186,6 +186,20 @@ export type BrokerStatus_Serialize = {
 export type BrokerUser = {
 	username: string,
 	password: string,
+};
+
+/**  The words on a chart, in the UI's language. */
+export type ChartLabels = {
+	/**  Title of the source-wide chart. */
+	title: string,
+	/**  Legend of the incoming and outgoing series. */
+	incoming: string,
+	outgoing: string,
+	/**  Legend of a topic's series. */
+	topic: string,
+	/**  The y axis unit ("msg/s") and the x axis unit ("s"). */
+	unit: string,
+	seconds: string,
 };
 
 /**  A connected client, as the dashboard lists it. */

@@ -6,6 +6,7 @@ import type {
   AppInfo,
   BrokerSettingsInput,
   BrokerStatus_Serialize,
+  ChartLabels,
   ClientView,
   ErrorCode,
   IpcError,
@@ -66,6 +67,7 @@ export type TlsOptions = TlsOptions_Serialize;
 export type Will = Will_Serialize;
 
 export type {
+  ChartLabels,
   AppInfo,
   BrokerSettingsInput,
   ClientView,
@@ -146,6 +148,7 @@ export interface Platform {
     dark: boolean,
     width: number,
     height: number,
+    labels: ChartLabels,
   ): Promise<string>;
   /** Every session, and where profiles and passwords are kept. */
   sessionList(): Promise<SessionsOverview>;
@@ -216,8 +219,8 @@ const tauriPlatform: Platform = {
     unwrap(commands.trafficPackets(source, count, client, kind)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
-  trafficChart: (source, node, dark, width, height) =>
-    unwrap(commands.trafficChart(source, node, dark, width, height)),
+  trafficChart: (source, node, dark, width, height, labels) =>
+    unwrap(commands.trafficChart(source, node, dark, width, height, labels)),
   sessionList: () => commands.sessionList(),
   sessionSave: (profile, password) => unwrap(commands.sessionSave(profile, password)),
   sessionDelete: async (id) => {

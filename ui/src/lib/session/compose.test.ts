@@ -16,7 +16,14 @@ import {
 
 describe('checkJson', () => {
   it('accepts JSON values of every kind', () => {
-    for (const text of ['{"a": 1}', '[1, 2.5e3, -0.1]', '"x"', 'true', 'null', ' {"a":{"b":[]}} ']) {
+    for (const text of [
+      '{"a": 1}',
+      '[1, 2.5e3, -0.1]',
+      '"x"',
+      'true',
+      'null',
+      ' {"a":{"b":[]}} ',
+    ]) {
       expect(checkJson(text), text).toBeNull();
     }
   });
@@ -39,12 +46,15 @@ describe('checkJson', () => {
     expect(checkJson('{"a": 1')).toBe(
       'Invalid JSON at line 1, column 8: the text ends before the JSON is complete',
     );
-    expect(checkJson('{"a": "b')).toBe('Invalid JSON at line 1, column 7: a string is never closed');
+    expect(checkJson('{"a": "b')).toBe(
+      'Invalid JSON at line 1, column 7: a string is never closed',
+    );
     expect(checkJson('[01]')).toBe('Invalid JSON at line 1, column 3: expected “,” or “]”');
     expect(checkJson('[1.]')).toBe('Invalid JSON at line 1, column 2: invalid number');
     expect(checkJson('"\\x"')).toBe(
       'Invalid JSON at line 1, column 2: invalid escape sequence in a string',
     );
+    expect(checkJson('[😀]')).toBe('Invalid JSON at line 1, column 2: unexpected “😀”');
     expect(checkJson('{} {}')).toBe(
       'Invalid JSON at line 1, column 4: more text after the end of the JSON value',
     );
@@ -94,12 +104,8 @@ describe('checkBase64', () => {
   });
 
   it('refuses other characters, mixed alphabets, impossible lengths and cut-short text', () => {
-    expect(checkBase64('a*')).toBe(
-      'Invalid base64: “*” at position 2 is not a base64 character',
-    );
-    expect(checkBase64('aG=k')).toBe(
-      'Invalid base64: “=” at position 3 is not a base64 character',
-    );
+    expect(checkBase64('a*')).toBe('Invalid base64: “*” at position 2 is not a base64 character');
+    expect(checkBase64('aG=k')).toBe('Invalid base64: “=” at position 3 is not a base64 character');
     expect(checkBase64('a+_b')).toBe(
       'Invalid base64: mixes the standard (+ /) and the URL-safe (- _) alphabets',
     );
@@ -157,7 +163,7 @@ describe('recent topics', () => {
     expect(loadRecentTopics(storage)).toEqual(['a', 'b']);
     map.set('recentTopics', '{not json');
     expect(loadRecentTopics(storage)).toEqual([]);
-    map.set('recentTopics', '["a", 3, null, "b"]');
+    map.set('recentTopics', '["a", 3, null, "b", "a"]');
     expect(loadRecentTopics(storage)).toEqual(['a', 'b']);
     const throwing = {
       getItem: () => {

@@ -43,7 +43,8 @@ export function locateJsonError(text: string): JsonFault | null {
   const unexpected = (): JsonFault => {
     if (i >= n) return fault(t('session.json.end'));
     if (text[i] === "'") return fault(t('session.json.single-quote'));
-    return fault(t('session.json.unexpected', { char: shown(text[i] as string) }));
+    const char = String.fromCodePoint(text.codePointAt(i) as number);
+    return fault(t('session.json.unexpected', { char: shown(char) }));
   };
   const digits = (): boolean => {
     const start = i;
@@ -91,11 +92,13 @@ export function locateJsonError(text: string): JsonFault | null {
   // After `{` or `,` inside an object: a key and its colon.
   const scanKey = (): JsonFault | null => {
     skipSpace();
-    if (text[i] !== '"') return i >= n ? fault(t('session.json.end')) : fault(t('session.json.key'));
+    if (text[i] !== '"')
+      return i >= n ? fault(t('session.json.end')) : fault(t('session.json.key'));
     const problem = scanString();
     if (problem) return problem;
     skipSpace();
-    if (text[i] !== ':') return i >= n ? fault(t('session.json.end')) : fault(t('session.json.colon'));
+    if (text[i] !== ':')
+      return i >= n ? fault(t('session.json.end')) : fault(t('session.json.colon'));
     i++;
     return null;
   };
@@ -229,7 +232,12 @@ export function checkBase64(text: string): string | null {
   if (data.length % 4 === 1) return t('session.base64.length');
   const last = data.at(-1);
   if (last !== undefined && data.length % 4 !== 0) {
-    const value = last === '+' || last === '-' ? 62 : last === '/' || last === '_' ? 63 : BASE64_VALUES.indexOf(last);
+    const value =
+      last === '+' || last === '-'
+        ? 62
+        : last === '/' || last === '_'
+          ? 63
+          : BASE64_VALUES.indexOf(last);
     const unused = data.length % 4 === 2 ? 0b1111 : 0b11;
     if ((value & unused) !== 0) return t('session.base64.bits');
   }
@@ -303,7 +311,9 @@ export function loadRecentTopics(storage: Storage | undefined = globalThis.local
   try {
     const value: unknown = JSON.parse(storage?.getItem(RECENT_TOPICS_KEY) ?? '[]');
     if (!Array.isArray(value)) return [];
-    return value.filter((v): v is string => typeof v === 'string').slice(0, RECENT_TOPICS_MAX);
+    // Deduplicated: the list keys the datalist, and storage may hold anything.
+    const topics = value.filter((v): v is string => typeof v === 'string');
+    return [...new Set(topics)].slice(0, RECENT_TOPICS_MAX);
   } catch {
     return [];
   }

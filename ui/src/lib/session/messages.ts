@@ -118,7 +118,8 @@ export const sessionMessages: Catalog = {
 
     // Publish composer
     'session.publish.title': 'Publish',
-    'session.publish.none': 'Connect a session first: messages are published from a connected session.',
+    'session.publish.none':
+      'Connect a session first: messages are published from a connected session.',
     'session.publish.session': 'From session',
     'session.publish.topic': 'Topic',
     'session.publish.topic-placeholder': 'e.g. home/kitchen/temperature',
@@ -174,11 +175,14 @@ export const sessionMessages: Catalog = {
     'session.hex.digit': 'Invalid hex: “{char}” at position {position} is not a hex digit',
     'session.hex.split': 'Invalid hex: a byte is cut in half before position {position}',
     'session.hex.odd': 'Invalid hex: odd number of digits (the last byte is missing a digit)',
-    'session.base64.char': 'Invalid base64: “{char}” at position {position} is not a base64 character',
+    'session.base64.char':
+      'Invalid base64: “{char}” at position {position} is not a base64 character',
     'session.base64.mixed':
       'Invalid base64: mixes the standard (+ /) and the URL-safe (- _) alphabets',
-    'session.base64.length': 'Invalid base64: the length is wrong (one character too many or too few)',
-    'session.base64.bits': 'Invalid base64: the last character does not end a byte (is the text cut short?)',
+    'session.base64.length':
+      'Invalid base64: the length is wrong (one character too many or too few)',
+    'session.base64.bits':
+      'Invalid base64: the last character does not end a byte (is the text cut short?)',
   },
   'zh-CN': {
     // 通用

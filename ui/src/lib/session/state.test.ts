@@ -54,10 +54,7 @@ describe('describeState', () => {
 
   it('gives the reason of a failure', () => {
     expect(
-      describeState(
-        { state: 'Failed', code: 'AuthFailed', reason: 'bad username or password' },
-        0,
-      ),
+      describeState({ state: 'Failed', code: 'AuthFailed', reason: 'bad username or password' }, 0),
     ).toBe('Failed — bad username or password');
   });
 

@@ -39,7 +39,9 @@ export function describeState(state: ConnectionState, now: number): string {
 
 /** True while the session is trying to be, or is, connected (so Disconnect has a meaning). */
 export function isRunning(state: ConnectionState): boolean {
-  return state.state === 'Connecting' || state.state === 'Connected' || state.state === 'Reconnecting';
+  return (
+    state.state === 'Connecting' || state.state === 'Connected' || state.state === 'Reconnecting'
+  );
 }
 
 /** How the broker answered a subscription, in words. */

@@ -92,7 +92,10 @@ export function fileName(topic: string, kind: PayloadKind): string {
     .replace(/\//g, '-')
     .replace(/[^\p{L}\p{N}._-]+/gu, '_')
     .replace(/^[._-]+|[._-]+$/g, '');
-  base = [...base].slice(0, 100).join('').replace(/[._-]+$/, '');
+  base = [...base]
+    .slice(0, 100)
+    .join('')
+    .replace(/[._-]+$/, '');
   if (base === '') base = 'payload';
   if (/^(con|prn|aux|nul|com\d|lpt\d)$/i.test(base)) base += '_';
   return `${base}.${EXTENSION[kind]}`;

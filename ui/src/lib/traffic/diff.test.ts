@@ -20,7 +20,10 @@ function lcs(a: string[], b: string[]): number {
 
 describe('line diff', () => {
   it('marks a changed line as removed and added, keeping the rest', () => {
-    const diff = diffLines(['{', '  "t": 21.5,', '  "h": 40', '}'], ['{', '  "t": 22,', '  "h": 40', '}']);
+    const diff = diffLines(
+      ['{', '  "t": 21.5,', '  "h": 40', '}'],
+      ['{', '  "t": 22,', '  "h": 40', '}'],
+    );
     expect(diff).toEqual([
       { op: 'same', text: '{' },
       { op: 'removed', text: '  "t": 21.5,' },
@@ -45,8 +48,14 @@ describe('line diff', () => {
       return seed / 2147483648;
     };
     for (let round = 0; round < 300; round++) {
-      const a = Array.from({ length: Math.floor(random() * 12) }, () => 'abcd'[Math.floor(random() * 4)]!);
-      const b = Array.from({ length: Math.floor(random() * 12) }, () => 'abcd'[Math.floor(random() * 4)]!);
+      const a = Array.from(
+        { length: Math.floor(random() * 12) },
+        () => 'abcd'[Math.floor(random() * 4)]!,
+      );
+      const b = Array.from(
+        { length: Math.floor(random() * 12) },
+        () => 'abcd'[Math.floor(random() * 4)]!,
+      );
       const diff = diffLines(a, b);
       expect(before(diff)).toEqual(a);
       expect(after(diff)).toEqual(b);

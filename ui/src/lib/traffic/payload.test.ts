@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { asJson, asText, dateTime, followSelection, hexDump, toBase64, truncate, VIEW_LIMIT } from './payload';
+import {
+  asJson,
+  asText,
+  dateTime,
+  followSelection,
+  hexDump,
+  toBase64,
+  truncate,
+  VIEW_LIMIT,
+} from './payload';
 import { decodeMessages, type StoredMessage } from '../platform';
 
 describe('payload views', () => {

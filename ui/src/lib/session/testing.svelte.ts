@@ -1,4 +1,5 @@
-// Helpers shared by the session component tests (not part of the app bundle: only tests import it).
+// Helpers shared by the session component tests (not part of the app bundle: only tests import
+// it). A .svelte.ts file so that props can be reactive, as a parent component makes them.
 import { flushSync, tick } from 'svelte';
 import type { ConnectionState, Profile, SessionView } from '../platform';
 import { newProfile } from './form';
@@ -45,4 +46,10 @@ export function type(element: HTMLElement, value: string): void {
 export function check(element: HTMLElement, checked: boolean): void {
   (element as HTMLInputElement).checked = checked;
   element.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
+/** Props a test can change after mounting, as a parent component would. */
+export function reactiveProps<T extends object>(initial: T): T {
+  const props = $state(initial);
+  return props;
 }

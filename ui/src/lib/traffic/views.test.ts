@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { flushSync, mount, tick, unmount } from 'svelte';
+import PacketLog from './PacketLog.svelte';
+import TopicTree from './TopicTree.svelte';
+import type { PacketPage, Platform, TrafficFrame } from '../platform';
+import { setLocale } from '../i18n/index.svelte';
+
+const page: PacketPage = {
+  total: 1,
+  rows: [
+    {
+      timeMs: 0,
+      direction: 'Inbound',
+      clientId: 'sensor',
+      remote: '127.0.0.1:5000',
+      kind: 'Publish',
+      packetId: 7,
+      qos: 1,
+      retain: true,
+      dup: false,
+      topic: 'home/temp',
+      payloadLen: 1,
+      size: 17,
+      reason: null,
+      fields: [],
+    },
+  ],
+};
+
+const frame: TrafficFrame = {
+  source: 'broker',
+  rows: [
+    {
+      id: 1,
+      depth: 1,
+      name: '',
+      topic: '',
+      ownCount: 2,
+      subtreeCount: 5,
+      hasChildren: true,
+      expanded: true,
+      retained: true,
+      lastTimeMs: 0,
+      rate: 3,
+      preview: 'x',
+      payloadLen: 1,
+    },
+  ],
+  rowCount: 1,
+  from: 0,
+  topics: 1,
+  messages: 2,
+  rateIn: 0,
+  rateOut: 0,
+  historyBytes: 0,
+  packets: 0,
+  dropped: 0,
+};
+
+const platform = {
+  trafficPackets: async () => page,
+  trafficView: async () => {},
+  trafficExpand: async () => {},
+  trafficExpandAll: async () => {},
+  trafficClear: async () => {},
+} as unknown as Platform;
+
+async function settle() {
+  for (let i = 0; i < 5; i++) {
+    flushSync();
+    await Promise.resolve();
+    await tick();
+  }
+}
+
+function attributes(root: HTMLElement): string {
+  return [...root.querySelectorAll('[placeholder], [aria-label], [title]')]
+    .map((el) =>
+      ['placeholder', 'aria-label', 'title'].map((name) => el.getAttribute(name) ?? '').join(' '),
+    )
+    .join(' ');
+}
+
+afterEach(() => setLocale('en'));
+
+describe('traffic views in both languages', () => {
+  it('packet log: one packet, true/false flags, Chinese without raw keys', async () => {
+    const target = document.createElement('div');
+    document.body.append(target);
+    const log = mount(PacketLog, { target, props: { platform, source: 'broker' } });
+    await settle();
+    expect(target.querySelector('[data-testid="packet-total"]')?.textContent?.trim()).toBe(
+      '1 packet seen',
+    );
+    (target.querySelector('tbody tr') as HTMLElement).click();
+    await settle();
+    const detail = target.querySelector('[data-testid="packet-detail"]')?.textContent ?? '';
+    expect(detail).toContain('1 / true / false');
+    expect(detail).toContain('1 byte');
+    expect(detail).toContain('client → broker');
+    setLocale('zh-CN');
+    await settle();
+    expect(target.textContent).toContain('已记录 1 个报文');
+    expect(target.textContent).toContain('客户端 → 代理');
+    expect(target.textContent).not.toMatch(/traffic\.[a-z]/);
+    expect(attributes(target)).not.toMatch(/traffic\.[a-z]/);
+    unmount(log);
+    target.remove();
+  });
+
+  it('topic tree: Chinese without raw keys', async () => {
+    setLocale('zh-CN');
+    const target = document.createElement('div');
+    document.body.append(target);
+    const tree = mount(TopicTree, {
+      target,
+      props: { platform, source: 'broker', frame, selected: null, onselect: () => {} },
+    });
+    await settle();
+    expect(target.textContent).toContain('全部展开');
+    expect(target.textContent).toContain('（空）');
+    expect(target.textContent).toContain('3/秒');
+    expect(target.textContent).not.toMatch(/traffic\.[a-z]/);
+    expect(attributes(target)).not.toMatch(/traffic\.[a-z]/);
+    unmount(tree);
+    target.remove();
+  });
+});
