@@ -17,6 +17,7 @@
 
 pub mod broker;
 pub mod charts;
+pub mod downloads;
 pub mod error;
 pub mod ipc;
 pub mod session;

@@ -1,6 +1,7 @@
 // The commands the UI may invoke, shared by build.rs (permissions) and ipc (checks).
 &[
     "app_info",
+    "save_to_downloads",
     "broker_status",
     "broker_start",
     "broker_stop",

@@ -25,3 +25,19 @@ pub fn app_info() -> AppInfo {
         arch: std::env::consts::ARCH.to_string(),
     }
 }
+
+/// Saves exported bytes (a payload, a chart) as a new file in the Downloads folder; returns the
+/// path written. `data` is base64, so large payloads cross IPC as one string, not a number array.
+#[tauri::command]
+#[specta::specta]
+pub fn save_to_downloads(file_name: String, data: String) -> Result<String, super::IpcError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.as_bytes())
+        .map_err(|e| {
+            super::IpcError::new(crate::ErrorCode::InvalidInput, format!("not base64: {e}"))
+        })?;
+    crate::downloads::save(&file_name, &bytes)
+        .map(|path| path.display().to_string())
+        .map_err(|e| super::IpcError::from_coded(&e))
+}

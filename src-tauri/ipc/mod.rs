@@ -28,6 +28,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(tauri_specta::collect_commands![
             commands::app_info,
+            commands::save_to_downloads,
             broker::broker_status,
             broker::broker_start,
             broker::broker_stop,

@@ -132,6 +132,7 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
       },
     ],
     trafficChart: async () => '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+    saveToDownloads: async (name) => `/tmp/${name}`,
     sessionList: async () => ({
       sessions: [],
       passwordStorage: 'SessionOnly' as const,

@@ -1,4 +1,4 @@
-// Saving a blob as a file from the webview: an <a download> with a blob: URL, clicked once.
+// File names for exports, made safe from user data (topics end up in them).
 
 /** A file name from user data (a topic): letters, digits, dot, dash and underscore only. */
 export function fileNameFor(name: string, extension: string): string {
@@ -7,15 +7,4 @@ export function fileNameFor(name: string, extension: string): string {
     .replace(/^[._]+|_+$/g, '')
     .slice(0, 80);
   return `${safe || 'chart'}.${extension}`;
-}
-
-export function downloadBlob(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

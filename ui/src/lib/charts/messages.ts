@@ -14,6 +14,7 @@ export const chartMessages: Catalog = {
     'charts.topic': 'messages (topic and below)',
     'charts.unit': 'msg/s',
     'charts.seconds': 's',
+    'charts.saved-to': 'Saved to {path}',
   },
   'zh-CN': {
     'charts.alt': '每秒消息数随时间变化',
@@ -27,5 +28,6 @@ export const chartMessages: Catalog = {
     'charts.topic': '消息（该主题及其子主题）',
     'charts.unit': '条/秒',
     'charts.seconds': '秒',
+    'charts.saved-to': '已保存到 {path}',
   },
 };

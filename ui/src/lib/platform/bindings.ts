@@ -8,6 +8,11 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 export const commands = {
 	/**  Describes this build of the app. */
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	/**
+	 *  Saves exported bytes (a payload, a chart) as a new file in the Downloads folder; returns the
+	 *  path written. `data` is base64, so large payloads cross IPC as one string, not a number array.
+	 */
+	saveToDownloads: (fileName: string, data: string) => typedError<string, IpcError>(__TAURI_INVOKE("save_to_downloads", { fileName, data })),
 	/**  The broker's state and address. */
 	brokerStatus: () => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_status")),
 	/**  Starts (or restarts) the broker, with new settings when given. */

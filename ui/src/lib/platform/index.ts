@@ -141,6 +141,8 @@ export interface Platform {
   trafficPackets(source: string, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
+  /** Saves bytes as a new file in the Downloads folder; resolves to the path written. */
+  saveToDownloads(fileName: string, bytes: Uint8Array): Promise<string>;
   /** A rate chart as SVG text: the source's rates (node null) or one topic's, last 60 s. */
   trafficChart(
     source: string,
@@ -189,6 +191,15 @@ export async function unwrap<T>(outcome: Promise<Outcome<T>>): Promise<T> {
   throw new PlatformError(result.error.code, result.error.message);
 }
 
+/** Base64 of any size (btoa over chunks: a spread of millions of bytes would overflow the stack). */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let at = 0; at < bytes.length; at += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  }
+  return btoa(binary);
+}
+
 const tauriPlatform: Platform = {
   kind: 'tauri',
   appInfo: () => commands.appInfo(),
@@ -219,6 +230,7 @@ const tauriPlatform: Platform = {
     unwrap(commands.trafficPackets(source, count, client, kind)),
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
+  saveToDownloads: (fileName, bytes) => unwrap(commands.saveToDownloads(fileName, toBase64(bytes))),
   trafficChart: (source, node, dark, width, height, labels) =>
     unwrap(commands.trafficChart(source, node, dark, width, height, labels)),
   sessionList: () => commands.sessionList(),
@@ -261,6 +273,7 @@ const unavailablePlatform: Platform = {
   trafficDeleteRetained: unavailable,
   trafficNotices: unavailable,
   trafficPackets: unavailable,
+  saveToDownloads: unavailable,
   trafficChart: unavailable,
   sessionList: unavailable,
   sessionSave: unavailable,
