@@ -298,6 +298,7 @@ mod tests {
             listeners: vec![],
             settings: settings_from_input(input("0.0.0.0", 1 << 20)).unwrap(),
             clients_connected: 2,
+            retained: 3,
             last_error: None,
         });
         assert!(status.exposed);
