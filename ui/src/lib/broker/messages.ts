@@ -3,6 +3,10 @@ import type { Catalog } from '../i18n/index.svelte';
 
 export const brokerMessages: Catalog = {
   en: {
+    'broker.clients-one': '1 client connected',
+    'broker.clients-many': '{count} clients connected',
+    'broker.retained-one': '1 retained message',
+    'broker.retained-many': '{count} retained messages',
     'broker.title': 'Embedded broker',
     'broker.listening-on': 'Listening on',
     'broker.protocols': 'MQTT 3.1.1 and 5',
@@ -65,6 +69,10 @@ export const brokerMessages: Catalog = {
     'broker.port-range': 'The port must be between 1 and 65535.',
   },
   'zh-CN': {
+    'broker.clients-one': '已连接 1 个客户端',
+    'broker.clients-many': '已连接 {count} 个客户端',
+    'broker.retained-one': '1 条保留消息',
+    'broker.retained-many': '{count} 条保留消息',
     'broker.title': '内置代理',
     'broker.listening-on': '正在监听',
     'broker.protocols': 'MQTT 3.1.1 和 5',
