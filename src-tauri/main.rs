@@ -27,6 +27,7 @@ Broker options:
   --tls-port N --tls-cert FILE --tls-key FILE
                               also listen for MQTT over TLS on port N, with a PEM certificate
                               chain and private key
+  --wss N                     with the TLS options, also MQTT over secure WebSocket on port N
   --user NAME:PASSWORD        require this username and password (repeat for more users)
   --max-packet-size BYTES     largest packet accepted (default 16777216, at most 268435456)
 ";
@@ -123,12 +124,13 @@ fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSett
                     .map_err(|_| format!("--ws takes a port number, not '{text}'"))?;
                 settings.websocket_port = Some(port);
             }
-            "--tls-port" | "--tls-cert" | "--tls-key" => {
+            "--tls-port" | "--tls-cert" | "--tls-key" | "--wss" => {
                 let text = value()?;
                 let tls = settings
                     .tls
                     .get_or_insert(mqtt_workbench::broker::TlsSettings {
                         port: 8883,
+                        wss_port: None,
                         cert_path: Default::default(),
                         key_path: Default::default(),
                     });
@@ -137,6 +139,12 @@ fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSett
                         tls.port = text
                             .parse()
                             .map_err(|_| format!("--tls-port takes a port number, not '{text}'"))?
+                    }
+                    "--wss" => {
+                        tls.wss_port = Some(
+                            text.parse()
+                                .map_err(|_| format!("--wss takes a port number, not '{text}'"))?,
+                        )
                     }
                     "--tls-cert" => tls.cert_path = text.into(),
                     _ => tls.key_path = text.into(),

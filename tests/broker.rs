@@ -675,6 +675,7 @@ fn tls_clients_use_the_same_broker() {
     let broker = TestBroker::start(BrokerSettings {
         tls: Some(mqtt_workbench::broker::TlsSettings {
             port: 0,
+            wss_port: None,
             cert_path: cert.clone(),
             key_path: key,
         }),
@@ -723,6 +724,7 @@ fn a_missing_certificate_is_a_clear_error() {
         port: 0,
         tls: Some(mqtt_workbench::broker::TlsSettings {
             port: 0,
+            wss_port: None,
             cert_path: "/nonexistent/cert.pem".into(),
             key_path: "/nonexistent/key.pem".into(),
         }),

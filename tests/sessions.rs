@@ -844,3 +844,80 @@ fn profiles_are_saved_without_passwords_and_read_back() {
         "{ broken"
     );
 }
+
+#[test]
+fn secure_websocket_sessions_reach_the_embedded_broker() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = TestCa::create(dir.path());
+    let broker = TestBroker::start(BrokerSettings {
+        tls: Some(mqtt_workbench::broker::TlsSettings {
+            port: 0,
+            wss_port: Some(0),
+            cert_path: ca.server_cert.clone(),
+            key_path: ca.server_key.clone(),
+        }),
+        ..BrokerSettings::default()
+    });
+    let wss_port: u16 = broker.port_of("wss").parse().expect("port");
+    let h = Harness::new();
+    for version in [MqttVersion::V311, MqttVersion::V5] {
+        let mut p = profile("wss", wss_port, version);
+        p.host = "localhost".into();
+        p.transport = TransportKind::Wss;
+        p.tls.ca_file = Some(ca.ca.to_string_lossy().into_owned());
+        p.subscriptions.push(Subscription::new("wss/#", 1));
+        let id = h.add(p, None);
+        h.online(&id);
+        assert!(mosquitto_pub(
+            &broker.port(),
+            &["-t", "wss/in", "-m", "through tls and websocket", "-q", "1"]
+        )
+        .status
+        .success());
+        assert_eq!(
+            h.wait_received(&id, "wss/in", 1).0,
+            b"through tls and websocket"
+        );
+        h.stop(&id, true);
+    }
+}
+
+#[test]
+fn a_persistent_session_gets_what_was_published_while_it_was_away() {
+    let mosquitto = Mosquitto::start(&[], None);
+    let broker = TestBroker::default_settings();
+    for port in [mosquitto.port, broker.address.port()] {
+        let h = Harness::new();
+        let mut p = profile(&format!("persistent-{port}"), port, MqttVersion::V5);
+        p.clean_start = false;
+        p.session_expiry = Some(300);
+        p.subscriptions.push(Subscription::new("away/#", 1));
+        let id = h.add(p, None);
+        h.online(&id);
+        h.stop(&id, true);
+        assert!(mosquitto_pub(
+            &port.to_string(),
+            &["-t", "away/note", "-m", "while you were out", "-q", "1"]
+        )
+        .status
+        .success());
+        h.connect(&id);
+        let view = h.wait_connected(&id);
+        assert!(
+            matches!(view.state, ConnectionState::Connected { resumed: true, .. }),
+            "the broker resumed the session: {:?}",
+            view.state
+        );
+        assert_eq!(
+            h.wait_received(&id, "away/note", 1).0,
+            b"while you were out"
+        );
+        // Resumed: the subscription was not sent again.
+        let subscribes = h
+            .packets(&id)
+            .iter()
+            .filter(|p| **p == (Direction::Outbound, PacketKind::Subscribe))
+            .count();
+        assert_eq!(subscribes, 1, "{port}");
+    }
+}

@@ -24,6 +24,8 @@ pub enum Transport {
     Tcp,
     WebSocket,
     Tls(tokio_rustls::TlsAcceptor),
+    /// WebSocket inside TLS (`wss://`).
+    SecureWebSocket(tokio_rustls::TlsAcceptor),
 }
 
 impl Transport {
@@ -32,6 +34,7 @@ impl Transport {
             Transport::Tcp => "mqtt",
             Transport::WebSocket => "ws",
             Transport::Tls(_) => "mqtts",
+            Transport::SecureWebSocket(_) => "wss",
         }
     }
 }
@@ -143,6 +146,25 @@ pub async fn accept_loop(
                         Ok(Ok(stream)) => serve(stream, remote, shared, shutdown).await,
                         Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
+                }
+                Transport::SecureWebSocket(acceptor) => {
+                    // Both handshakes within one time limit.
+                    let handshake = async {
+                        let tls = acceptor.accept(stream).await.map_err(|e| e.to_string())?;
+                        async_tungstenite::tokio::accept_hdr_async(tls, choose_subprotocol)
+                            .await
+                            .map_err(|e| e.to_string())
+                    };
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                        Ok(Ok(socket)) => {
+                            let stream = ws_stream_tungstenite::WsStream::new(socket);
+                            serve(stream, remote, shared, shutdown).await;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%remote, %error, "secure WebSocket handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%remote, "secure WebSocket handshake timed out"),
                     }
                 }
             }

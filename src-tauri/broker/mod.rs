@@ -60,6 +60,9 @@ pub struct BrokerSettings {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TlsSettings {
     pub port: u16,
+    /// Also MQTT over secure WebSocket (`wss://`) on this port, with the same certificate.
+    #[serde(default)]
+    pub wss_port: Option<u16>,
     pub cert_path: std::path::PathBuf,
     pub key_path: std::path::PathBuf,
 }
@@ -192,6 +195,7 @@ impl Broker {
         let tls = match &settings.tls {
             Some(tls) => Some((
                 tls.port,
+                tls.wss_port,
                 listeners::tls_acceptor(&tls.cert_path, &tls.key_path)?,
             )),
             None => None,
@@ -206,11 +210,17 @@ impl Broker {
                 listeners::Transport::WebSocket,
             ));
         }
-        if let Some((port, acceptor)) = tls {
+        if let Some((port, wss_port, acceptor)) = tls {
             bound.push((
                 bind(&settings, port, false).await?,
-                listeners::Transport::Tls(acceptor),
+                listeners::Transport::Tls(acceptor.clone()),
             ));
+            if let Some(wss_port) = wss_port {
+                bound.push((
+                    bind(&settings, wss_port, false).await?,
+                    listeners::Transport::SecureWebSocket(acceptor),
+                ));
+            }
         }
         let mut listeners_info = Vec::new();
         for (listener, transport) in &bound {

@@ -46,6 +46,9 @@ pub struct BrokerSettingsView {
 #[serde(rename_all = "camelCase")]
 pub struct TlsView {
     pub port: u16,
+    /// A secure WebSocket (`wss://`) listener with the same certificate, if any.
+    #[serde(default)]
+    pub wss_port: Option<u16>,
     pub cert_path: String,
     pub key_path: String,
 }
@@ -121,6 +124,7 @@ fn view(status: ServiceStatus) -> BrokerStatus {
             websocket_port: status.settings.websocket_port,
             tls: status.settings.tls.as_ref().map(|t| TlsView {
                 port: t.port,
+                wss_port: t.wss_port,
                 cert_path: t.cert_path.display().to_string(),
                 key_path: t.key_path.display().to_string(),
             }),
@@ -198,6 +202,7 @@ pub fn settings_from_input(input: BrokerSettingsInput) -> Result<BrokerSettings,
         websocket_port: input.websocket_port,
         tls: input.tls.map(|t| crate::broker::TlsSettings {
             port: t.port,
+            wss_port: t.wss_port,
             cert_path: t.cert_path.into(),
             key_path: t.key_path.into(),
         }),

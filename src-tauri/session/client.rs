@@ -455,6 +455,7 @@ fn build(
 pub fn start(
     profile: Profile,
     password: Option<String>,
+    granted: HashMap<String, u8>,
     traffic: mpsc::Sender<SessionTraffic>,
     dropped: Arc<AtomicU64>,
 ) -> std::io::Result<Running> {
@@ -467,7 +468,10 @@ pub fn start(
     let (client, eventloop) = build(&profile, &client_id, password.as_deref(), &endpoint);
     let shared = Arc::new(Shared {
         state: Mutex::new(ConnectionState::Connecting { attempt: 1 }),
-        observed: Default::default(),
+        observed: Arc::new(Mutex::new(Observed {
+            granted,
+            ..Observed::default()
+        })),
         subscriptions: Mutex::new(profile.subscriptions.clone()),
     });
     let (stop_tx, stop_rx) = watch::channel(Stop::Run);

@@ -382,18 +382,28 @@ impl SessionManager {
             .find(|p| p.id == id)
             .cloned()
             .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+        // What the broker granted before, in case it resumes the session (then only new
+        // subscriptions are sent).
+        let mut granted = HashMap::new();
         if let Some(running) = inner.running.get(id) {
-            if !running.finished() {
+            let over = matches!(
+                running.state(),
+                ConnectionState::Failed { .. } | ConnectionState::Disconnected
+            );
+            if !over && !running.finished() {
                 return Err(SessionError::InvalidState(format!(
                     "'{}' is already connecting or connected",
                     profile.name
                 )));
             }
+            running.stop(false);
+            granted = running.granted();
         }
         profile.validate()?;
         let running = client::start(
             profile.clone(),
             password,
+            granted,
             self.traffic.clone(),
             self.dropped.clone(),
         )

@@ -106,7 +106,7 @@ export type BrokerSettingsInput_Deserialize = {
 	/**  A WebSocket listener's port, or none. */
 	websocketPort?: number | null,
 	/**  A TLS listener, or none. */
-	tls?: TlsView | null,
+	tls?: TlsView_Deserialize | null,
 	maxPacketSize: number,
 	users: BrokerUser[],
 };
@@ -118,7 +118,7 @@ export type BrokerSettingsInput_Serialize = {
 	/**  A WebSocket listener's port, or none. */
 	websocketPort: number | null,
 	/**  A TLS listener, or none. */
-	tls: TlsView | null,
+	tls: TlsView_Serialize | null,
 	maxPacketSize: number,
 	users: BrokerUser[],
 };
@@ -132,7 +132,7 @@ export type BrokerSettingsView_Deserialize = {
 	bind: string,
 	port: number,
 	websocketPort?: number | null,
-	tls?: TlsView | null,
+	tls?: TlsView_Deserialize | null,
 	maxPacketSize: number,
 	/**  Usernames that may connect; empty means anyone may. */
 	usernames: string[],
@@ -144,7 +144,7 @@ export type BrokerSettingsView_Serialize = {
 	bind: string,
 	port: number,
 	websocketPort: number | null,
-	tls: TlsView | null,
+	tls: TlsView_Serialize | null,
 	maxPacketSize: number,
 	/**  Usernames that may connect; empty means anyone may. */
 	usernames: string[],
@@ -714,8 +714,22 @@ export type TlsOptions_Serialize = {
 };
 
 /**  A TLS listener's settings: its port and PEM files. */
-export type TlsView = {
+export type TlsView = TlsView_Serialize | TlsView_Deserialize;
+
+/**  A TLS listener's settings: its port and PEM files. */
+export type TlsView_Deserialize = {
 	port: number,
+	/**  A secure WebSocket (`wss://`) listener with the same certificate, if any. */
+	wssPort?: number | null,
+	certPath: string,
+	keyPath: string,
+};
+
+/**  A TLS listener's settings: its port and PEM files. */
+export type TlsView_Serialize = {
+	port: number,
+	/**  A secure WebSocket (`wss://`) listener with the same certificate, if any. */
+	wssPort: number | null,
 	certPath: string,
 	keyPath: string,
 };
