@@ -25,9 +25,10 @@ pub enum PasswordStorage {
 /// The password store.
 #[derive(Debug)]
 pub struct Secrets {
-    storage: PasswordStorage,
-    /// Why the keychain is not used, for the UI.
-    reason: Option<String>,
+    /// Where passwords go, and why not the keychain when they cannot; known once the probe
+    /// (started at detection, on its own thread, so the window never waits for it) is done.
+    probe: std::sync::OnceLock<(PasswordStorage, Option<String>)>,
+    pending: Mutex<Option<std::thread::JoinHandle<(PasswordStorage, Option<String>)>>>,
     /// Session-only passwords, and a cache of keychain ones (so a reconnect never waits on it).
     memory: Mutex<HashMap<String, String>>,
 }
@@ -51,41 +52,65 @@ fn with_timeout<T: Send + 'static>(
 }
 
 impl Secrets {
-    /// Probes the OS keychain once. `MQTT_WORKBENCH_KEYCHAIN=off` skips it (tests, kiosks).
+    /// Probes the OS keychain, in the background. `MQTT_WORKBENCH_KEYCHAIN=off` skips it
+    /// (tests, kiosks).
     pub fn detect() -> Secrets {
         if std::env::var("MQTT_WORKBENCH_KEYCHAIN").as_deref() == Ok("off") {
             return Secrets::memory_only("turned off by MQTT_WORKBENCH_KEYCHAIN=off");
         }
-        let probe = with_timeout(|| match entry("probe")?.get_password() {
-            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e),
+        let probe = std::thread::spawn(|| {
+            let answer = with_timeout(|| match entry("probe")?.get_password() {
+                Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(e),
+            });
+            match answer {
+                Ok(()) => (PasswordStorage::Keychain, None),
+                Err(e) => (
+                    PasswordStorage::SessionOnly,
+                    Some(format!("no OS keychain answered ({e})")),
+                ),
+            }
         });
-        match probe {
-            Ok(()) => Secrets {
-                storage: PasswordStorage::Keychain,
-                reason: None,
-                memory: Mutex::new(HashMap::new()),
-            },
-            Err(e) => Secrets::memory_only(&format!("no OS keychain answered ({e})")),
+        Secrets {
+            probe: std::sync::OnceLock::new(),
+            pending: Mutex::new(Some(probe)),
+            memory: Mutex::new(HashMap::new()),
         }
     }
 
     /// A store that never touches the keychain.
     pub fn memory_only(reason: &str) -> Secrets {
+        let probe = std::sync::OnceLock::new();
+        let _ = probe.set((PasswordStorage::SessionOnly, Some(reason.to_string())));
         Secrets {
-            storage: PasswordStorage::SessionOnly,
-            reason: Some(reason.to_string()),
+            probe,
+            pending: Mutex::new(None),
             memory: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The probe's answer, waiting for it the first time (at most the keychain timeout).
+    fn probed(&self) -> &(PasswordStorage, Option<String>) {
+        self.probe.get_or_init(|| {
+            let handle = self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            handle.and_then(|h| h.join().ok()).unwrap_or((
+                PasswordStorage::SessionOnly,
+                Some("the keychain probe failed".to_string()),
+            ))
+        })
+    }
+
     pub fn storage(&self) -> PasswordStorage {
-        self.storage
+        self.probed().0
     }
 
     /// Why passwords are session-only, when they are.
     pub fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
+        self.probed().1.as_deref()
     }
 
     fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -99,7 +124,7 @@ impl Secrets {
             Some(p) => self.memory().insert(profile_id.to_string(), p.to_string()),
             None => self.memory().remove(profile_id),
         };
-        if self.storage != PasswordStorage::Keychain {
+        if self.storage() != PasswordStorage::Keychain {
             return None;
         }
         let id = profile_id.to_string();
@@ -124,7 +149,7 @@ impl Secrets {
         if let Some(p) = self.memory().get(profile_id) {
             return Some(p.clone());
         }
-        if self.storage != PasswordStorage::Keychain {
+        if self.storage() != PasswordStorage::Keychain {
             return None;
         }
         let id = profile_id.to_string();
