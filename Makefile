@@ -18,7 +18,7 @@ APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxd
 	mosquitto mosquitto-clients python3-pip openssl
 
 .PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui deps-python ui \
-	bindings package clean bench-broker bench-traffic
+	bindings package clean bench-broker bench-traffic bench-session
 
 help:
 	@echo "make run      build and start MQTT Workbench (needs a display)"
@@ -27,6 +27,7 @@ help:
 	@echo "make package  build a release .deb and .rpm (target/release/bundle/)"
 	@echo "make bench-broker  embedded broker vs mosquitto throughput (release build)"
 	@echo "make bench-traffic traffic model: ingest rate, memory, view frames, soak"
+	@echo "make bench-session  a session (rumqttc + packet tap + model) vs bare rumqttc, to mosquitto"
 
 ## Installing what is missing ---------------------------------------------------------------
 
@@ -105,6 +106,9 @@ bench-broker: deps-system
 # The traffic model: ingest rate, memory per topic and message, view frames, a 10-minute soak.
 bench-traffic:
 	cargo bench --bench traffic_model
+
+bench-session: deps-system
+	cargo bench --bench session_throughput
 
 bindings:
 	UPDATE_BINDINGS=1 cargo test $(FEATURES) --test ipc_contract
