@@ -3,6 +3,8 @@ import type { Catalog } from '../i18n/index.svelte';
 
 export const brokerMessages: Catalog = {
   en: {
+    'broker.wss-port': 'Secure WebSocket port (wss)',
+    'broker.wss-needs-tls': 'A secure WebSocket listener uses the TLS certificate: set the TLS port and files too.',
     'broker.clients-one': '1 client connected',
     'broker.clients-many': '{count} clients connected',
     'broker.retained-one': '1 retained message',
@@ -69,6 +71,8 @@ export const brokerMessages: Catalog = {
     'broker.port-range': 'The port must be between 1 and 65535.',
   },
   'zh-CN': {
+    'broker.wss-port': '安全 WebSocket 端口（wss）',
+    'broker.wss-needs-tls': '安全 WebSocket 监听使用 TLS 证书：请同时设置 TLS 端口和证书文件。',
     'broker.clients-one': '已连接 1 个客户端',
     'broker.clients-many': '已连接 {count} 个客户端',
     'broker.retained-one': '1 条保留消息',
