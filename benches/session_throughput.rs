@@ -9,7 +9,9 @@ mod mosquitto;
 use mqtt_workbench::session::payload::PayloadInput;
 use mqtt_workbench::session::profile::MessageProperties;
 use mqtt_workbench::session::secrets::Secrets;
-use mqtt_workbench::session::{ConnectionState, MqttVersion, Profile, PublishRequest, SessionManager};
+use mqtt_workbench::session::{
+    ConnectionState, MqttVersion, Profile, PublishRequest, SessionManager,
+};
 use mqtt_workbench::traffic::hub::TrafficHub;
 use mqtt_workbench::traffic::source::SourceLimits;
 use std::sync::Arc;
@@ -29,7 +31,10 @@ async fn through_session(port: u16, round: usize) -> f64 {
     let (view, _) = sessions.save(profile, None).expect("save");
     let id = view.profile.id;
     sessions.connect(&id).expect("connect");
-    while !matches!(sessions.get(&id).expect("get").state, ConnectionState::Connected { .. }) {
+    while !matches!(
+        sessions.get(&id).expect("get").state,
+        ConnectionState::Connected { .. }
+    ) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let source = format!("session:{id}");

@@ -792,6 +792,21 @@ fn mqtt5_properties_and_websocket_sessions() {
             "{name} missing: {fields:?}"
         );
     }
+    // The topic's stored message keeps them too (the inspector shows them).
+    let stored = h.hub.with_source(&format!("session:{rx}"), |s| {
+        let tree = &s.model.tree;
+        let node = tree
+            .node(tree.find("props/json").expect("topic"))
+            .expect("node");
+        node.history.latest().and_then(|m| m.properties.clone())
+    });
+    let stored = stored.expect("properties stored with the message");
+    assert!(
+        stored
+            .iter()
+            .any(|(n, v)| *n == "Content Type" && v == "application/json"),
+        "{stored:?}"
+    );
     // Properties on a 3.1.1 session are refused with the reason.
     let e = h
         .publish(

@@ -602,6 +602,11 @@ impl Door {
             // The traffic model keeps the payload; the packet's own buffer is not held on to.
             let start = frame.len() - summary.payload_len;
             summary.payload = Some(bytes::Bytes::copy_from_slice(&packet[start..frame.len()]));
+            if self.version == ProtocolVersion::V5 {
+                // The publisher's MQTT 5 properties, for the inspector and the packet log (an
+                // empty property block decodes to nothing and allocates nothing).
+                summary.fields = wire::describe(packet, frame, self.version).unwrap_or_default();
+            }
         }
         let kind = summary.kind;
         let packet_id = summary.packet_id.unwrap_or(0);
@@ -1301,6 +1306,50 @@ mod tests {
             "v5 CONNACK translated"
         );
         door
+    }
+
+    #[test]
+    fn a_v5_publishers_properties_reach_the_traffic_model() {
+        let mut door = Door::new(settings(&[]), 1);
+        let mut out = Output::default();
+        let mut body = Vec::new();
+        string(b"MQTT", &mut body);
+        body.extend_from_slice(&[5, 0b10, 0, 30, 0]); // level 5, clean start, keep-alive, no props
+        string(b"v5-client", &mut body);
+        let mut connect = vec![0x10];
+        wire::encode_varint(body.len(), &mut connect);
+        connect.extend(body);
+        door.on_client_bytes(&mut BytesMut::from(&connect[..]), &mut out);
+        assert!(out.open_engine);
+        out.clear();
+        door.on_engine_bytes(
+            &mut BytesMut::from(&[0x20, 0x03, 0x00, 0x00, 0x00][..]),
+            &mut out,
+        );
+        assert!(out.connected);
+        // PUBLISH QoS 0 "t" with a content type property and a payload.
+        let mut body = Vec::new();
+        string(b"t", &mut body);
+        let mut props = vec![0x03];
+        string(b"application/json", &mut props);
+        wire::encode_varint(props.len(), &mut body);
+        body.extend(props);
+        body.extend_from_slice(b"{}");
+        let mut publish = vec![0x30];
+        wire::encode_varint(body.len(), &mut publish);
+        publish.extend(body);
+        out.clear();
+        door.on_client_bytes(&mut BytesMut::from(&publish[..]), &mut out);
+        let (_, summary) = out
+            .events
+            .iter()
+            .find(|(_, s)| s.kind == PacketKind::Publish)
+            .expect("the PUBLISH is reported");
+        assert_eq!(
+            summary.fields,
+            vec![("Content Type", "application/json".to_string())]
+        );
+        assert_eq!(summary.payload.as_deref(), Some(&b"{}"[..]));
     }
 
     #[test]

@@ -280,6 +280,16 @@ pub fn traffic_messages(
             out.push(u8::from(message.retain));
             out.extend_from_slice(&(message.payload.len() as u32).to_be_bytes());
             out.extend_from_slice(&message.payload);
+            // Then its MQTT 5 properties: a u16 count, each a u16-length name and a
+            // u32-length value (UTF-8).
+            let properties = message.properties.as_deref().unwrap_or_default();
+            out.extend_from_slice(&(properties.len().min(u16::MAX as usize) as u16).to_be_bytes());
+            for (name, value) in properties.iter().take(u16::MAX as usize) {
+                out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+                out.extend_from_slice(value.as_bytes());
+            }
         }
         Ok(out)
     })?;

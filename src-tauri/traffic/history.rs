@@ -13,13 +13,19 @@ pub struct StoredMessage {
     pub qos: u8,
     pub retain: bool,
     pub payload: Bytes,
+    /// MQTT 5 properties, where the reporter decoded them (sessions); none on the broker's path.
+    pub properties: Option<Box<[super::packet::Field]>>,
 }
 
 impl StoredMessage {
     /// What the message costs in memory, as the limits count it: the payload plus a fixed
     /// overhead for the record and its allocation.
     pub fn cost(&self) -> usize {
-        self.payload.len() + MESSAGE_OVERHEAD
+        let properties: usize = self
+            .properties
+            .as_deref()
+            .map_or(0, |p| p.iter().map(|(_, v)| v.len() + 32).sum());
+        self.payload.len() + MESSAGE_OVERHEAD + properties
     }
 }
 
@@ -129,6 +135,7 @@ mod tests {
             qos: 0,
             retain: false,
             payload: Bytes::from(vec![0u8; len]),
+            properties: None,
         }
     }
 

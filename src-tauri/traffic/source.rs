@@ -107,14 +107,20 @@ impl SourceModel {
             match event.direction {
                 Direction::Inbound => {
                     let payload = summary.payload.take().unwrap_or_default();
+                    // The decoded properties of a PUBLISH are all its fields (sessions only).
+                    let properties = (!summary.fields.is_empty())
+                        .then(|| summary.fields.clone().into_boxed_slice());
                     if let Some(topic) = summary.topic.as_deref() {
-                        self.tree.record(&Incoming {
-                            topic,
-                            payload: &payload,
-                            qos: summary.qos,
-                            retain: summary.retain,
-                            time_ms,
-                        });
+                        self.tree.record_with(
+                            &Incoming {
+                                topic,
+                                payload: &payload,
+                                qos: summary.qos,
+                                retain: summary.retain,
+                                time_ms,
+                            },
+                            properties,
+                        );
                     }
                     self.rates.record(second, summary.payload_len as u64);
                 }

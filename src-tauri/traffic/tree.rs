@@ -199,6 +199,15 @@ impl TopicTree {
 
     /// Records one message. Returns the topic's node.
     pub fn record(&mut self, message: &Incoming<'_>) -> NodeId {
+        self.record_with(message, None)
+    }
+
+    /// Records one message with its MQTT 5 properties (kept in its history entry).
+    pub fn record_with(
+        &mut self,
+        message: &Incoming<'_>,
+        properties: Option<Box<[super::packet::Field]>>,
+    ) -> NodeId {
         let id = self.node_for(message.topic);
         self.messages += 1;
         let second = message.time_ms / 1000;
@@ -223,6 +232,7 @@ impl TopicTree {
                 qos: message.qos,
                 retain: message.retain,
                 payload: Bytes::copy_from_slice(message.payload),
+                properties,
             },
             &limits,
         );

@@ -129,6 +129,7 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
         qos: 1,
         retain: false,
         payload: new TextEncoder().encode('{"t":21.5,"html":"<img src=x onerror=alert(1)>"}'),
+        properties: [{ name: 'User Property', value: '<b>unit</b> = °C' }],
       },
     ],
     trafficChart: async () => '<svg xmlns="http://www.w3.org/2000/svg"></svg>',

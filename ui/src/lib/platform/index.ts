@@ -93,25 +93,48 @@ export interface StoredMessage {
   qos: number;
   retain: boolean;
   payload: Uint8Array;
+  /** MQTT 5 properties (content type, user properties...), where the backend decoded them. */
+  properties: { name: string; value: string }[];
 }
 
 /**
  * Decodes the binary message list the backend sends: per message a big-endian u64 time in ms,
- * u8 QoS, u8 retain, u32 length, then the payload bytes.
+ * u8 QoS, u8 retain, u32 length, the payload bytes, then a u16 count of properties, each a
+ * u16-length name and a u32-length value in UTF-8.
  */
 export function decodeMessages(buffer: ArrayBuffer): StoredMessage[] {
   const view = new DataView(buffer);
+  const utf8 = new TextDecoder();
   const messages: StoredMessage[] = [];
   let at = 0;
-  while (at + 14 <= buffer.byteLength) {
+  const fits = (n: number) => at + n <= buffer.byteLength;
+  const text = (length: number) => utf8.decode(new Uint8Array(buffer, at - length, length));
+  while (fits(14)) {
     const timeMs = Number(view.getBigUint64(at));
     const qos = view.getUint8(at + 8);
     const retain = view.getUint8(at + 9) === 1;
     const length = view.getUint32(at + 10);
     at += 14;
-    if (at + length > buffer.byteLength) break; // truncated: keep what is whole
-    messages.push({ timeMs, qos, retain, payload: new Uint8Array(buffer.slice(at, at + length)) });
+    if (!fits(length + 2)) break; // truncated: keep what is whole
+    const payload = new Uint8Array(buffer.slice(at, at + length));
     at += length;
+    const count = view.getUint16(at);
+    at += 2;
+    const properties: { name: string; value: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      if (!fits(2)) return messages;
+      const nameLength = view.getUint16(at);
+      at += 2;
+      if (!fits(nameLength + 4)) return messages;
+      at += nameLength;
+      const name = text(nameLength);
+      const valueLength = view.getUint32(at);
+      at += 4;
+      if (!fits(valueLength)) return messages;
+      at += valueLength;
+      properties.push({ name, value: text(valueLength) });
+    }
+    messages.push({ timeMs, qos, retain, payload, properties });
   }
   return messages;
 }

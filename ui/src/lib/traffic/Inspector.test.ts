@@ -30,6 +30,7 @@ const message = (payload: Uint8Array, timeMs = 1_700_000_000_000): StoredMessage
   qos: 1,
   retain: false,
   payload,
+  properties: [],
 });
 
 /** Newest first, as the backend sends them. */

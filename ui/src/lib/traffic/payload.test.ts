@@ -67,6 +67,7 @@ describe('history selection', () => {
     qos: 0,
     retain: false,
     payload: new Uint8Array(1),
+    properties: [],
   });
 
   it('keeps showing the newest when newer messages arrive', () => {
@@ -81,8 +82,27 @@ describe('history selection', () => {
 });
 
 describe('binary message lists', () => {
-  function encode(messages: { time: number; qos: number; retain: boolean; payload: number[] }[]) {
-    const size = messages.reduce((n, m) => n + 14 + m.payload.length, 0);
+  function encode(
+    messages: {
+      time: number;
+      qos: number;
+      retain: boolean;
+      payload: number[];
+      properties?: [string, string][];
+    }[],
+  ) {
+    const utf8 = new TextEncoder();
+    const size = messages.reduce(
+      (n, m) =>
+        n +
+        16 +
+        m.payload.length +
+        (m.properties ?? []).reduce(
+          (p, [k, v]) => p + 6 + utf8.encode(k).length + utf8.encode(v).length,
+          0,
+        ),
+      0,
+    );
     const buffer = new ArrayBuffer(size);
     const view = new DataView(buffer);
     let at = 0;
@@ -93,6 +113,18 @@ describe('binary message lists', () => {
       view.setUint32(at + 10, m.payload.length);
       new Uint8Array(buffer, at + 14, m.payload.length).set(m.payload);
       at += 14 + m.payload.length;
+      const properties = m.properties ?? [];
+      view.setUint16(at, properties.length);
+      at += 2;
+      for (const [k, v] of properties) {
+        const [name, value] = [utf8.encode(k), utf8.encode(v)];
+        view.setUint16(at, name.length);
+        new Uint8Array(buffer, at + 2, name.length).set(name);
+        at += 2 + name.length;
+        view.setUint32(at, value.length);
+        new Uint8Array(buffer, at + 4, value.length).set(value);
+        at += 4 + value.length;
+      }
     }
     return buffer;
   }
@@ -100,11 +132,25 @@ describe('binary message lists', () => {
   it('decodes what the backend sends', () => {
     const decoded = decodeMessages(
       encode([
-        { time: 1_700_000_000_123, qos: 1, retain: true, payload: [1, 2, 3] },
+        {
+          time: 1_700_000_000_123,
+          qos: 1,
+          retain: true,
+          payload: [1, 2, 3],
+          properties: [
+            ['Content Type', 'application/json'],
+            ['User Property', 'unité = °C'],
+          ],
+        },
         { time: 5, qos: 0, retain: false, payload: [] },
       ]),
     );
     expect(decoded).toHaveLength(2);
+    expect(decoded[0]!.properties).toEqual([
+      { name: 'Content Type', value: 'application/json' },
+      { name: 'User Property', value: 'unité = °C' },
+    ]);
+    expect(decoded[1]!.properties).toEqual([]);
     expect(decoded[0]).toMatchObject({ timeMs: 1_700_000_000_123, qos: 1, retain: true });
     expect([...decoded[0]!.payload]).toEqual([1, 2, 3]);
     expect(decoded[1]!.payload.length).toBe(0);
