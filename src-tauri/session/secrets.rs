@@ -22,13 +22,16 @@ pub enum PasswordStorage {
     SessionOnly,
 }
 
+/// Where passwords go, and why not into the keychain when they cannot.
+type Probed = (PasswordStorage, Option<String>);
+
 /// The password store.
 #[derive(Debug)]
 pub struct Secrets {
     /// Where passwords go, and why not the keychain when they cannot; known once the probe
     /// (started at detection, on its own thread, so the window never waits for it) is done.
-    probe: std::sync::OnceLock<(PasswordStorage, Option<String>)>,
-    pending: Mutex<Option<std::thread::JoinHandle<(PasswordStorage, Option<String>)>>>,
+    probe: std::sync::OnceLock<Probed>,
+    pending: Mutex<Option<std::thread::JoinHandle<Probed>>>,
     /// Session-only passwords, and a cache of keychain ones (so a reconnect never waits on it).
     memory: Mutex<HashMap<String, String>>,
 }
@@ -90,7 +93,7 @@ impl Secrets {
     }
 
     /// The probe's answer, waiting for it the first time (at most the keychain timeout).
-    fn probed(&self) -> &(PasswordStorage, Option<String>) {
+    fn probed(&self) -> &Probed {
         self.probe.get_or_init(|| {
             let handle = self
                 .pending
