@@ -477,6 +477,7 @@ fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
     window.fill("[data-testid='sub-filter']", "#");
     window.click("[data-testid='sub-add']");
     window.wait_for_text("[data-testid='sub-status']", |t| t.contains("Granted"));
+    window.screenshot(&screenshot_dir().join("session-panel.png"));
 
     // An independent publisher; the session's tree counts its messages.
     for n in 1..=3 {
@@ -507,6 +508,17 @@ fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
     window.wait_for_text("[data-topic='lab/from-composer']", |t| {
         t.contains("from-composer")
     });
+
+    // The session's own packet log: its CONNECT, SUBSCRIBE and the PUBLISH it sent.
+    window.click("[data-testid='tab-packets']");
+    let log = window.wait_for_text("[data-testid='packet-log']", |t| {
+        t.contains("lab/from-composer") && t.contains("SUBACK")
+    });
+    assert!(
+        log.contains("CONNECT") && log.contains("→ to broker"),
+        "{log}"
+    );
+    window.screenshot(&screenshot_dir().join("session-packets.png"));
 
     // Simplified Chinese at run time, and back.
     window.fill("[data-testid='language']", "zh-CN");
