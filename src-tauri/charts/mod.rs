@@ -102,7 +102,7 @@ pub fn rate_svg(chart: &RateChart<'_>) -> Result<String, ChartError> {
         let mut ctx = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 14).into_font().color(&fg))
             .margin(8)
-            .x_label_area_size(24)
+            .x_label_area_size(34)
             .y_label_area_size(44)
             .build_cartesian_2d(-(seconds as f64 - 1.0)..0.0, 0.0..nice_max(max))
             .map_err(|e| err(&e))?;
@@ -112,6 +112,7 @@ pub fn rate_svg(chart: &RateChart<'_>) -> Result<String, ChartError> {
             .axis_style(fg.mix(0.6))
             .label_style(("sans-serif", 11).into_font().color(&fg))
             .x_desc(chart.x_label)
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc(chart.y_label)
             .x_labels(7)
             .y_labels(5)

@@ -221,11 +221,36 @@ impl TreeView {
                     retained: node.retained,
                     last_time_ms: node.last_time_ms,
                     rate: node.rate.rates(now_ms / 1000).messages_1s,
-                    preview: String::from_utf8_lossy(node.preview()).into_owned(),
+                    preview: preview_text(node.preview()),
                     payload_len: node.last_payload_len,
                 })
             })
             .collect()
+    }
+}
+
+/// A row's payload preview: the text when the payload starts as text (a character cut at the end
+/// of the preview is dropped), otherwise the first bytes in hex, so binary payloads read as data
+/// instead of replacement characters.
+pub fn preview_text(bytes: &[u8]) -> String {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        // Only the last character cut short by the preview's length: still text.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    match text {
+        Some(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+        {
+            text.to_string()
+        }
+        _ => {
+            let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            format!("0x {}", hex.join(" "))
+        }
     }
 }
 
@@ -309,5 +334,18 @@ mod tests {
             time_ms: 9,
         });
         assert_eq!(view.row_count(&mut tree), 2);
+    }
+
+    #[test]
+    fn previews_show_text_as_text_and_binary_as_hex() {
+        assert_eq!(preview_text(b"{\"t\":1}"), "{\"t\":1}");
+        assert_eq!(preview_text("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        // A two-byte character cut in half by the preview's end.
+        assert_eq!(preview_text(&"ab\u{e9}".as_bytes()[..3]), "ab");
+        assert_eq!(
+            preview_text(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a]),
+            "0x 89 50 4e 47 0d 0a"
+        );
+        assert_eq!(preview_text(&[0, 1, 2]), "0x 00 01 02");
     }
 }

@@ -128,7 +128,7 @@ export const trafficMessages: Catalog = {
     'traffic.diff-no-previous': 'No earlier message of this topic to compare with.',
     'traffic.diff-against': 'Compared with the message before it ({time}).',
     'traffic.diff-same': 'Same as the message before it.',
-    'traffic.diff-stats': '{added} lines added, {removed} removed',
+    'traffic.diff-stats': 'Lines added: {added} · removed: {removed}',
     'traffic.diff-skip-one': '… 1 unchanged line',
     'traffic.diff-skip': '… {count} unchanged lines',
     'traffic.diff-truncated': 'Only the first 64 KiB of each payload are compared.',
