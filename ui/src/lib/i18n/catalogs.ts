@@ -3,6 +3,7 @@ import { register, type Catalog } from './index.svelte';
 import { appMessages } from './app.messages';
 import { brokerMessages } from '../broker/messages';
 import { chartMessages } from '../charts/messages';
+import { errorMessages } from './errors';
 import { sessionMessages } from '../session/messages';
 import { trafficMessages } from '../traffic/messages';
 
@@ -10,6 +11,7 @@ export const catalogs: Record<string, Catalog> = {
   app: appMessages,
   broker: brokerMessages,
   charts: chartMessages,
+  errors: errorMessages,
   session: sessionMessages,
   traffic: trafficMessages,
 };

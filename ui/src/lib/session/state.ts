@@ -2,6 +2,7 @@
 // language), so the panel only has to pass the clock it already refreshes every second.
 import type { ConnectionState, SubscriptionStatus } from '../platform';
 import { t } from '../i18n/index.svelte';
+import { withKind } from '../i18n/errors';
 
 /** "09:05:07" in local time. */
 export function clockTime(timeMs: number): string {
@@ -30,10 +31,10 @@ export function describeState(state: ConnectionState, now: number): string {
       return t('session.state.reconnecting', {
         seconds: secondsUntil(state.at, now),
         attempt: state.attempt,
-        reason: state.reason,
+        reason: withKind(state.code, state.reason),
       });
     case 'Failed':
-      return t('session.state.failed', { reason: state.reason });
+      return t('session.state.failed', { reason: withKind(state.code, state.reason) });
   }
 }
 
