@@ -15,7 +15,7 @@ CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # and mosquitto as the independent broker and clients the tests compare against.
 APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver \
-	mosquitto mosquitto-clients python3-pip openssl
+	libdbus-1-dev mosquitto mosquitto-clients python3-pip openssl
 
 .PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui deps-python ui \
 	bindings package clean bench-broker bench-traffic bench-session

@@ -188,4 +188,23 @@ mod tests {
         s.set("a", None);
         assert_eq!(s.get("a"), None);
     }
+
+    #[test]
+    fn the_real_keychain_answers_or_is_reported_missing_without_hanging() {
+        let started = std::time::Instant::now();
+        let secrets = Secrets::detect();
+        let storage = secrets.storage();
+        // Bounded by the keychain timeout (5 s), whatever the machine has.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        match storage {
+            PasswordStorage::Keychain => assert_eq!(secrets.reason(), None),
+            PasswordStorage::SessionOnly => {
+                let reason = secrets.reason().unwrap_or_default();
+                assert!(
+                    reason.contains("keychain") || reason.contains("KEYCHAIN"),
+                    "{reason}"
+                );
+            }
+        }
+    }
 }
