@@ -854,10 +854,23 @@ fn profiles_are_saved_without_passwords_and_read_back() {
         warning.contains("not a valid profiles file") && warning.contains(".broken"),
         "{warning}"
     );
-    assert_eq!(
-        std::fs::read_to_string(path.with_extension("json.broken")).expect("kept"),
-        "{ broken"
-    );
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().contains("profiles.json.broken-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read_to_string(&kept[0]).expect("kept"), "{ broken");
+    // New profiles go to a fresh file.
+    third
+        .save(
+            Profile::new("fresh", "localhost", 1883, MqttVersion::V311),
+            None,
+        )
+        .expect("save");
+    assert!(std::fs::read_to_string(&path)
+        .expect("new file")
+        .contains("fresh"));
 }
 
 #[test]
@@ -934,5 +947,37 @@ fn a_persistent_session_gets_what_was_published_while_it_was_away() {
             .filter(|p| **p == (Direction::Outbound, PacketKind::Subscribe))
             .count();
         assert_eq!(subscribes, 1, "{port}");
+    }
+}
+
+#[test]
+fn many_subscriptions_are_each_granted_even_when_packet_ids_wrap() {
+    let mosquitto = Mosquitto::start(&[], None);
+    let broker = TestBroker::default_settings();
+    for port in [mosquitto.port, broker.address.port()] {
+        for version in [MqttVersion::V311, MqttVersion::V5] {
+            let h = Harness::new();
+            let mut p = profile("many", port, version);
+            // More than rumqttc's packet-id window (its inflight limit, or the broker's
+            // Receive Maximum), so ids are reused while earlier SUBACKs are outstanding.
+            for i in 0..130 {
+                p.subscriptions
+                    .push(Subscription::new(&format!("many/{i}/#"), (i % 3) as u8));
+            }
+            let id = h.add(p, None);
+            h.online(&id);
+            let view = h.sessions.get(&id).expect("view");
+            for s in &view.subscriptions {
+                assert_eq!(
+                    s.status,
+                    SubscriptionStatus::Granted {
+                        qos: s.subscription.qos
+                    },
+                    "{port} {version:?} {}",
+                    s.subscription.filter
+                );
+            }
+            h.stop(&id, true);
+        }
     }
 }

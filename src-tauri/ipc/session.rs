@@ -1,5 +1,6 @@
 //! Session commands: profiles (create, edit, delete), connect and disconnect, live
-//! subscriptions, publishing, and reading connection URLs.
+//! subscriptions, publishing, and reading connection URLs. None runs on the main thread (plain
+//! functions are marked `async` for Tauri): a keychain lookup must never stall the window.
 
 use super::IpcError;
 use crate::session::payload::PayloadInput;
@@ -25,14 +26,14 @@ pub struct SessionSaved {
 }
 
 /// Every session, and where profiles and passwords are kept.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn session_list(sessions: Sessions<'_>) -> SessionsOverview {
     sessions.overview()
 }
 
 /// Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn session_save(
     sessions: Sessions<'_>,
@@ -44,7 +45,7 @@ pub fn session_save(
 }
 
 /// Stops a session and forgets its profile, password and traffic.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn session_delete(
     sessions: Sessions<'_>,
@@ -65,7 +66,7 @@ pub async fn session_connect(sessions: Sessions<'_>, id: String) -> Result<Sessi
 
 /// Disconnects: `graceful` sends DISCONNECT; otherwise the connection is dropped as by a crash,
 /// and the broker publishes the will.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn session_disconnect(
     sessions: Sessions<'_>,
@@ -120,7 +121,7 @@ pub fn session_parse_url(url: String) -> Result<ParsedUrl, IpcError> {
 }
 
 /// Checks a payload as the composer has it (JSON validity, hex, base64) and returns its size.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn session_check_payload(payload: PayloadInput) -> Result<u32, IpcError> {
     payload

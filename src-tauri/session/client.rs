@@ -19,6 +19,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// Filters sent in one SUBSCRIBE when (re)subscribing several.
+const FILTERS_PER_SUBSCRIBE: usize = 64;
 /// Requests rumqttc queues before `publish` waits.
 const REQUEST_CAPACITY: usize = 256;
 /// First and longest pause between connection attempts.
@@ -26,6 +28,8 @@ const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// How long a request may wait for room in rumqttc's queue.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one write may take to leave (MQTT 3.1.1 sessions; see `build`).
+const FLUSH_TIMEOUT_SECS: u64 = 60;
 /// How long a graceful stop waits for the DISCONNECT to go out.
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -68,11 +72,17 @@ struct Shared {
     observed: Arc<Mutex<Observed>>,
     /// The session's subscriptions as they are now (changed live by the manager).
     subscriptions: Mutex<Vec<Subscription>>,
+    /// Dropped by the user: the task's later state reports (it may still be running on another
+    /// thread for a moment) are ignored.
+    dropped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
     fn set(&self, state: ConnectionState) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        let mut current = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.dropped.load(std::sync::atomic::Ordering::Acquire) {
+            *current = state;
+        }
     }
 }
 
@@ -144,14 +154,43 @@ impl Client {
 
     /// Queues a subscription without waiting (used by the session's own task, which must not
     /// wait on the queue it drains).
-    fn try_subscribe(&self, sub: &Subscription) -> Result<(), SessionError> {
+    ///
+    /// Several filters go in one SUBSCRIBE (at most [`FILTERS_PER_SUBSCRIBE`]; in MQTT 5 one per
+    /// subscription identifier, which belongs to the packet): rumqttc reuses packet ids once it
+    /// has sent as many packets as its inflight window, even while their SUBACKs are still
+    /// outstanding, which a broker may not handle.
+    fn try_subscribe_all(&self, subs: &[&Subscription]) -> Result<(), SessionError> {
         match self {
-            Client::V4(c) => c
-                .try_subscribe(sub.filter.clone(), qos4(sub.qos))
-                .map_err(closing),
-            Client::V5(c) => c
-                .try_subscribe_many_with_properties([filter5(sub)], subscribe_properties(sub))
-                .map_err(closing),
+            Client::V4(c) => {
+                for chunk in subs.chunks(FILTERS_PER_SUBSCRIBE) {
+                    let filters = chunk
+                        .iter()
+                        .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), qos4(s.qos)));
+                    c.try_subscribe_many(filters).map_err(closing)?;
+                }
+                Ok(())
+            }
+            Client::V5(c) => {
+                let mut by_identifier: Vec<(Option<u32>, Vec<&Subscription>)> = Vec::new();
+                for sub in subs {
+                    match by_identifier
+                        .iter_mut()
+                        .find(|(id, _)| *id == sub.identifier)
+                    {
+                        Some((_, group)) => group.push(sub),
+                        None => by_identifier.push((sub.identifier, vec![sub])),
+                    }
+                }
+                for (_, group) in by_identifier {
+                    for chunk in group.chunks(FILTERS_PER_SUBSCRIBE) {
+                        let properties = subscribe_properties(chunk[0]);
+                        let filters = chunk.iter().map(|s| filter5(s));
+                        c.try_subscribe_many_with_properties(filters, properties)
+                            .map_err(closing)?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -213,11 +252,18 @@ pub struct Running {
 
 impl Running {
     pub fn state(&self) -> ConnectionState {
-        self.shared
+        let state = self
+            .shared
             .state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        match state {
+            // A task that ended without saying so (it cannot, short of a bug) is not running.
+            ConnectionState::Failed { .. } => state,
+            _ if self.task.is_finished() => ConnectionState::Disconnected,
+            _ => state,
+        }
     }
 
     /// SUBACK codes by filter, for the current connection.
@@ -228,6 +274,15 @@ impl Running {
             .unwrap_or_else(|p| p.into_inner())
             .granted
             .clone()
+    }
+
+    /// The largest packet the broker said it accepts (MQTT 5), if it said.
+    pub fn server_max_packet(&self) -> Option<usize> {
+        self.shared
+            .observed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .server_max_packet
     }
 
     /// Forgets the SUBACK result of a filter that is being changed or removed.
@@ -263,13 +318,23 @@ impl Running {
 
     /// Asks the task to stop; it ends by itself (gracefully within a few seconds).
     pub fn stop(&self, graceful: bool) {
+        if matches!(self.state(), ConnectionState::Failed { .. }) {
+            // Nothing is running; the user has read the failure and put the session away.
+            *self.shared.state.lock().unwrap_or_else(|p| p.into_inner()) =
+                ConnectionState::Disconnected;
+        }
         if graceful {
             let _ = self.stop.send(Stop::Graceful);
         } else {
             // Without DISCONNECT: end the task now; dropping it closes the connection.
             let _ = self.stop.send(Stop::Drop);
+            let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            self.shared
+                .dropped
+                .store(true, std::sync::atomic::Ordering::Release);
+            *state = ConnectionState::Disconnected;
+            drop(state);
             self.task.abort();
-            self.shared.set(ConnectionState::Disconnected);
         }
     }
 }
@@ -408,7 +473,12 @@ fn build(
                     will.retain,
                 ));
             }
-            let (client, eventloop) = rumqttc::AsyncClient::new(o, REQUEST_CAPACITY);
+            let (client, mut eventloop) = rumqttc::AsyncClient::new(o, REQUEST_CAPACITY);
+            // rumqttc 3.1.1 also limits each write's flush to this: a large payload over a slow
+            // link needs far more than the default 5 s.
+            let mut network = rumqttc::NetworkOptions::new();
+            network.set_connection_timeout(FLUSH_TIMEOUT_SECS);
+            eventloop.set_network_options(network);
             (Client::V4(client), EventLoop::V4(Box::new(eventloop)))
         }
         MqttVersion::V5 => {
@@ -473,6 +543,7 @@ pub fn start(
             ..Observed::default()
         })),
         subscriptions: Mutex::new(profile.subscriptions.clone()),
+        dropped: Default::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(Stop::Run);
     let task = Task {
@@ -487,6 +558,7 @@ pub fn start(
         dropped,
         stop: stop_rx,
         connection: 0,
+        ever_connected: false,
     };
     Ok(Running {
         shared,
@@ -510,6 +582,29 @@ struct Task {
     dropped: Arc<AtomicU64>,
     stop: watch::Receiver<Stop>,
     connection: u64,
+    /// Whether any connection of this run got as far as CONNACK.
+    ever_connected: bool,
+}
+
+/// rumqttc's words for a packet over a size limit, in either version.
+fn is_size_error(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("size limit")
+        || lower.contains("max payload size")
+        || lower.contains("cannot send packet of size")
+        || lower.contains("too long")
+}
+
+/// Cuts a message that may embed a whole packet's debug dump.
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The pause before attempt `attempt + 1`: 1 s, 2 s, 4 s ... up to 30 s.
@@ -637,15 +732,27 @@ impl Task {
             match polled {
                 Ok(Polled::ConnAck { session_present }) => {
                     was_connected = true;
+                    self.ever_connected = true;
                     self.shared.set(ConnectionState::Connected {
                         since: now_ms(),
                         resumed: session_present,
                     });
                     self.resubscribe(session_present);
                 }
-                Ok(Polled::SentDisconnect) => {
+                Ok(Polled::SentDisconnect) if *self.stop.borrow() != Stop::Run => {
                     self.stop_connection(&mut relay).await;
                     return None;
+                }
+                Ok(Polled::SentDisconnect) => {
+                    // rumqttc gave up on the connection itself (MQTT 5: a protocol error such as
+                    // an unknown topic alias from the broker): a lost connection, not a stop.
+                    return Some(Outcome {
+                        error: SessionError::Protocol(
+                            "the client ended the connection after a protocol error from the broker".into(),
+                        ),
+                        retry: true,
+                        was_connected,
+                    });
                 }
                 Ok(Polled::Other) => {}
                 Err(error) => {
@@ -676,13 +783,13 @@ impl Task {
             }
             observed.granted.clone()
         };
-        for sub in subscriptions
+        let wanted: Vec<&Subscription> = subscriptions
             .iter()
-            .filter(|s| !granted.contains_key(&s.filter))
-        {
-            if let Err(e) = self.client.try_subscribe(sub) {
-                tracing::warn!(filter = %sub.filter, error = %e, "re-subscribing failed");
-            }
+            // Refused filters (codes 0x80 and above) are asked for again: an ACL may have changed.
+            .filter(|s| granted.get(&s.filter).is_none_or(|code| *code >= 0x80))
+            .collect();
+        if let Err(e) = self.client.try_subscribe_all(&wanted) {
+            tracing::warn!(error = %e, "re-subscribing failed");
         }
     }
 
@@ -726,7 +833,11 @@ impl Task {
                 };
                 (error, retry)
             }
-            PollError::Closed(io) => match observed.disconnect {
+            PollError::Closed(io) => {
+                // What happened on the broker's side (a TLS alert, a reset) says more than the
+                // local socket rumqttc saw close.
+                let io = observed.upstream_error.clone().unwrap_or(io);
+                match observed.disconnect {
                 Some((code, reason_string)) => {
                     let mut text = words::disconnect(code);
                     if let Some(reason) = reason_string {
@@ -738,8 +849,9 @@ impl Task {
                     SessionError::Tls(format!(
                         "the broker closed the TLS connection before answering CONNECT ({io}); it may require a client certificate, or refuse the one given"
                     )),
-                    // A certificate the broker refuses does not become acceptable by retrying.
-                    false,
+                    // A certificate the broker refuses does not become acceptable by retrying;
+                    // but once connected before, this is more likely a restarting broker.
+                    self.ever_connected,
                 ),
                 None if observed.connack.is_none() => (
                     SessionError::Protocol(format!(
@@ -752,10 +864,11 @@ impl Task {
                     SessionError::Unreachable(format!("the connection to the broker was lost ({io})")),
                     true,
                 ),
-            },
+            }
+            }
             PollError::Timeout => (
                 SessionError::Unreachable(
-                    "the broker did not answer in time (no CONNACK or acknowledgement within 5 s)"
+                    "the broker did not answer in time (no CONNACK, or a write could not finish)"
                         .into(),
                 ),
                 true,
@@ -767,14 +880,22 @@ impl Task {
                 )),
                 true,
             ),
-            PollError::Protocol(text) if text.contains("ize limit") || text.contains("TooLarge") => (
+            PollError::Protocol(text) if is_size_error(&text) => (
                 SessionError::Protocol(format!(
-                    "a packet larger than this session's maximum packet size ({} bytes) arrived or was about to be sent; raise the limit in the profile ({text})",
-                    self.profile.max_packet_size
+                    "a packet larger than allowed arrived or was about to be sent (this session accepts {} bytes{}); raise the limit in the profile, or send less ({text})",
+                    self.profile.max_packet_size,
+                    observed
+                        .server_max_packet
+                        .map(|m| format!(", the broker {m}"))
+                        .unwrap_or_default()
                 )),
+                // It would happen again at once (a replayed publish, a retained message).
+                false,
+            ),
+            PollError::Protocol(text) => (
+                SessionError::Protocol(format!("protocol error: {}", shorten(&text, 300))),
                 true,
             ),
-            PollError::Protocol(text) => (SessionError::Protocol(format!("protocol error: {text}")), true),
         }
     }
 }

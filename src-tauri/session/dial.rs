@@ -72,10 +72,19 @@ async fn connect_tcp(host: &str, port: u16) -> Result<(TcpStream, SocketAddr), S
         )));
     }
     let mut last = None;
+    // Each address gets its own share of the time: a silent first address (IPv6 without a
+    // route, say) must not starve a working second one.
+    let per_address = CONNECT_TIMEOUT / (addrs.len() as u32 + 1);
     for addr in &addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => return Ok((stream, *addr)),
-            Err(e) => last = Some((addr, e)),
+        match tokio::time::timeout(per_address, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok((stream, *addr)),
+            Ok(Err(e)) => last = Some((addr, e)),
+            Err(_) => {
+                last = Some((
+                    addr,
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"),
+                ))
+            }
         }
     }
     let Some((addr, e)) = last else {
@@ -245,8 +254,15 @@ async fn websocket<S: Upstream>(
         async_tungstenite::tokio::client_async_with_config(request, stream, Some(config))
             .await
             .map_err(|e| match e {
+                // 4xx: the path or the request is wrong, which retrying does not fix.
+                tungstenite::Error::Http(response) if response.status().is_client_error() => {
+                    SessionError::Protocol(format!(
+                        "the WebSocket upgrade at {url} was refused with HTTP {} (check the path)",
+                        response.status()
+                    ))
+                }
                 tungstenite::Error::Http(response) => SessionError::Unreachable(format!(
-                    "the WebSocket upgrade at {url} was refused with HTTP {} (check the path)",
+                    "the WebSocket upgrade at {url} was refused with HTTP {}",
                     response.status()
                 )),
                 other => {

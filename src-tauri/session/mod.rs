@@ -209,17 +209,28 @@ impl SessionManager {
         secrets: Secrets,
         traffic: mpsc::Sender<SessionTraffic>,
     ) -> SessionManager {
+        let mut read_only = false;
         let (profiles, warning) = match &path {
             None => (Vec::new(), None),
             Some(path) => match store::load(path) {
                 Ok(profiles) => (profiles, None),
-                Err(e) => {
-                    let aside = path.with_extension("json.broken");
-                    let moved = std::fs::rename(path, &aside).is_ok();
-                    let note = if moved {
-                        format!("{e}; it was moved to {}", aside.display())
-                    } else {
-                        e.to_string()
+                Err(store::LoadError::Unreadable(e)) => {
+                    // Not overwritten either: nothing is saved until the file can be read.
+                    read_only = true;
+                    (Vec::new(), Some(e.to_string()))
+                }
+                Err(store::LoadError::Invalid(e)) => {
+                    let stamp = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    let aside = path.with_extension(format!("json.broken-{stamp}"));
+                    let note = match std::fs::rename(path, &aside) {
+                        Ok(()) => format!("{e}; it was kept as {}", aside.display()),
+                        Err(_) => {
+                            read_only = true;
+                            e.to_string()
+                        }
                     };
                     (Vec::new(), Some(note))
                 }
@@ -231,7 +242,7 @@ impl SessionManager {
                 running: HashMap::new(),
                 warning,
             }),
-            path,
+            path: if read_only { None } else { path },
             secrets,
             traffic,
             dropped: Arc::new(AtomicU64::new(0)),
@@ -342,6 +353,9 @@ impl SessionManager {
                 .find(|p| p.id == profile.id)
                 .ok_or_else(|| SessionError::NotFound(profile.id.clone()))?;
             *slot = profile.clone();
+            if let Some(running) = inner.running.get(&profile.id) {
+                running.set_subscriptions(profile.subscriptions.clone());
+            }
         }
         self.persist(&mut inner);
         drop(inner);
@@ -363,7 +377,8 @@ impl SessionManager {
             return Err(SessionError::NotFound(id.to_string()));
         }
         if let Some(running) = inner.running.remove(id) {
-            running.stop(false);
+            // A DISCONNECT first: deleting a session is not a crash (no will).
+            running.stop(true);
         }
         self.persist(&mut inner);
         drop(inner);
@@ -555,7 +570,14 @@ impl SessionManager {
                 "message properties (content type, expiry, response topic, correlation data, user properties) need an MQTT 5 session".into(),
             ));
         }
-        let limit = profile.max_packet_size as usize;
+        request.properties.check_lengths("message")?;
+        // The smaller of this session's limit and the broker's (MQTT 5 CONNACK).
+        let server_limit = self
+            .lock()
+            .running
+            .get(id)
+            .and_then(|r| r.server_max_packet());
+        let limit = (profile.max_packet_size as usize).min(server_limit.unwrap_or(usize::MAX));
         let payload = request.payload.into_bytes(limit)?;
         if request.properties.payload_is_utf8 && std::str::from_utf8(&payload).is_err() {
             return Err(SessionError::InvalidInput(
@@ -565,7 +587,7 @@ impl SessionManager {
         let overhead = 5 + 2 + request.topic.len() + 2 + 1024;
         if payload.len() + overhead > limit {
             return Err(SessionError::InvalidInput(format!(
-                "the payload is {} bytes; with the topic and header it exceeds this session's maximum packet size of {limit} bytes",
+                "the payload is {} bytes; with the topic and header it exceeds the maximum packet size of {limit} bytes (this session's, or the broker's if smaller)",
                 payload.len()
             )));
         }

@@ -105,6 +105,38 @@ pub struct MessageProperties {
     pub will_delay: Option<u32>,
 }
 
+impl MessageProperties {
+    /// MQTT strings and binary data carry a two-byte length: longer values cannot be sent.
+    pub fn check_lengths(&self, what: &str) -> Result<(), SessionError> {
+        let limit = u16::MAX as usize;
+        let fields = [
+            ("content type", self.content_type.as_deref()),
+            ("response topic", self.response_topic.as_deref()),
+            ("correlation data", self.correlation_data.as_deref()),
+        ];
+        for (name, value) in fields {
+            if value.is_some_and(|v| v.len() > limit) {
+                return Err(SessionError::InvalidInput(format!(
+                    "the {what}'s {name} is longer than 65,535 bytes"
+                )));
+            }
+        }
+        if let Some(topic) = self.response_topic.as_deref().filter(|t| !t.is_empty()) {
+            topic::validate_name(topic).map_err(|e| {
+                SessionError::InvalidInput(format!("the {what}'s response topic: {e}"))
+            })?;
+        }
+        for p in &self.user_properties {
+            if p.key.len() > limit || p.value.len() > limit {
+                return Err(SessionError::InvalidInput(format!(
+                    "a user property of the {what} is longer than 65,535 bytes"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The last will: published by the broker when the session ends without a DISCONNECT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -309,6 +341,14 @@ impl Profile {
                 .map_err(|e| SessionError::InvalidInput(format!("will topic: {e}")))?;
             if will.qos > 2 {
                 return bad(format!("will QoS must be 0, 1 or 2 (got {})", will.qos));
+            }
+            if will.payload.len() > u16::MAX as usize {
+                return bad("the will payload is longer than 65,535 bytes".into());
+            }
+            will.properties.check_lengths("will")?;
+            if self.version == MqttVersion::V311 && will.properties != MessageProperties::default()
+            {
+                return bad("will properties need MQTT 5".into());
             }
         }
         let tls = &self.tls;
@@ -542,6 +582,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("maximum packet size"));
+        p.max_packet_size = DEFAULT_MAX_PACKET_SIZE;
+        p.will = Some(Will {
+            topic: "w".into(),
+            payload: "x".repeat(70_000),
+            qos: 0,
+            retain: false,
+            properties: MessageProperties::default(),
+        });
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("will payload"), "{e}");
+        let will = p.will.as_mut().unwrap();
+        will.payload = "bye".into();
+        will.properties.content_type = Some("text/plain".into());
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("need MQTT 5"), "{e}");
+        p.version = MqttVersion::V5;
+        p.keep_alive = 60;
+        p.validate().unwrap();
+        p.will.as_mut().unwrap().properties.response_topic = Some("a/+".into());
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("response topic"), "{e}");
     }
 
     #[test]

@@ -32,8 +32,9 @@ pub struct Secrets {
     /// (started at detection, on its own thread, so the window never waits for it) is done.
     probe: std::sync::OnceLock<Probed>,
     pending: Mutex<Option<std::thread::JoinHandle<Probed>>>,
-    /// Session-only passwords, and a cache of keychain ones (so a reconnect never waits on it).
-    memory: Mutex<HashMap<String, String>>,
+    /// Session-only passwords, and what the keychain answered per profile, absence included
+    /// (so a refresh or a reconnect never waits on it again).
+    memory: Mutex<HashMap<String, Option<String>>>,
 }
 
 fn entry(profile_id: &str) -> Result<keyring::Entry, keyring::Error> {
@@ -116,17 +117,15 @@ impl Secrets {
         self.probed().1.as_deref()
     }
 
-    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<String>>> {
         self.memory.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Stores (or with `None`, removes) a profile's password. A keychain failure falls back to
     /// memory and is returned as a warning.
     pub fn set(&self, profile_id: &str, password: Option<&str>) -> Option<String> {
-        match password {
-            Some(p) => self.memory().insert(profile_id.to_string(), p.to_string()),
-            None => self.memory().remove(profile_id),
-        };
+        self.memory()
+            .insert(profile_id.to_string(), password.map(str::to_string));
         if self.storage() != PasswordStorage::Keychain {
             return None;
         }
@@ -149,8 +148,8 @@ impl Secrets {
 
     /// A profile's password, if one is stored.
     pub fn get(&self, profile_id: &str) -> Option<String> {
-        if let Some(p) = self.memory().get(profile_id) {
-            return Some(p.clone());
+        if let Some(known) = self.memory().get(profile_id) {
+            return known.clone();
         }
         if self.storage() != PasswordStorage::Keychain {
             return None;
@@ -163,9 +162,7 @@ impl Secrets {
         })
         .ok()
         .flatten();
-        if let Some(p) = &found {
-            self.memory().insert(profile_id.to_string(), p.clone());
-        }
+        self.memory().insert(profile_id.to_string(), found.clone());
         found
     }
 

@@ -29,25 +29,39 @@ pub fn config_dir() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("dev.mqttworkbench.desktop"))
 }
 
+/// Why the profiles could not be read.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file exists but cannot be read (permissions, a newer format): leave it alone.
+    Unreadable(SessionError),
+    /// The file is not a profiles file (corrupt, edited by hand): it may be set aside.
+    Invalid(SessionError),
+}
+
 /// Reads the profiles saved at `path`; a missing file is no profiles.
-pub fn load(path: &Path) -> Result<Vec<Profile>, SessionError> {
+pub fn load(path: &Path) -> Result<Vec<Profile>, LoadError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(SessionError::Io(format!("reading {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(LoadError::Unreadable(SessionError::Io(format!(
+                "reading {}: {e}; profiles will not be saved until it can be read",
+                path.display()
+            ))))
+        }
     };
     let file: ProfilesFile = serde_json::from_str(&text).map_err(|e| {
-        SessionError::Io(format!(
-            "{} is not a valid profiles file ({e}); it was left untouched",
+        LoadError::Invalid(SessionError::Io(format!(
+            "{} is not a valid profiles file ({e})",
             path.display()
-        ))
+        )))
     })?;
     if file.format > FORMAT {
-        return Err(SessionError::Io(format!(
-            "{} was written by a newer MQTT Workbench (format {})",
+        return Err(LoadError::Unreadable(SessionError::Io(format!(
+            "{} was written by a newer MQTT Workbench (format {}); it is left as it is and profiles will not be saved",
             path.display(),
             file.format
-        )));
+        ))));
     }
     Ok(file.profiles)
 }
@@ -113,8 +127,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(PROFILES_FILE);
         std::fs::write(&path, "{ not json").unwrap();
-        let e = load(&path).unwrap_err().to_string();
-        assert!(e.contains("not a valid profiles file"), "{e}");
+        let Err(LoadError::Invalid(e)) = load(&path) else {
+            panic!("a broken file is invalid");
+        };
+        assert!(e.to_string().contains("not a valid profiles file"), "{e}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
     }
 }

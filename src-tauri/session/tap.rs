@@ -33,8 +33,13 @@ pub struct Observed {
     pub connack: Option<u8>,
     /// Reason code and reason string of a DISCONNECT the broker sent.
     pub disconnect: Option<(u8, Option<String>)>,
-    /// Filters of SUBSCRIBE packets sent and not yet acknowledged, by packet id.
-    pub subscribing: std::collections::HashMap<u16, Vec<String>>,
+    /// Filters of SUBSCRIBE packets sent and not yet acknowledged, by packet id (oldest first:
+    /// rumqttc may reuse an id before the broker answered the first).
+    pub subscribing: std::collections::HashMap<u16, std::collections::VecDeque<Vec<String>>>,
+    /// The largest packet the broker accepts (MQTT 5 CONNACK Maximum Packet Size).
+    pub server_max_packet: Option<usize>,
+    /// Why the broker's side of the relay failed (TLS alert, reset...), if it did.
+    pub upstream_error: Option<String>,
     /// The SUBACK code each filter got (granted QoS, or a failure code of 0x80 and above).
     pub granted: std::collections::HashMap<String, u8>,
 }
@@ -112,6 +117,10 @@ impl TapContext {
 }
 
 impl TapContext {
+    fn lock_observed(&self) -> std::sync::MutexGuard<'_, Observed> {
+        self.observed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Notes what the session needs to know: CONNACK and DISCONNECT reasons, and which filter
     /// each SUBACK code belongs to.
     fn observe(
@@ -121,9 +130,16 @@ impl TapContext {
         packet: &[u8],
         frame: &wire::Frame,
     ) {
-        let mut observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut observed = self.lock_observed();
         match (summary.kind, direction) {
-            (PacketKind::ConnAck, Direction::Inbound) => observed.connack = summary.reason,
+            (PacketKind::ConnAck, Direction::Inbound) => {
+                observed.connack = summary.reason;
+                observed.server_max_packet = summary
+                    .fields
+                    .iter()
+                    .find(|(name, _)| *name == "Maximum Packet Size")
+                    .and_then(|(_, v)| v.parse().ok());
+            }
             (PacketKind::Disconnect, Direction::Inbound) => {
                 let reason_string = summary
                     .fields
@@ -134,15 +150,21 @@ impl TapContext {
             }
             (PacketKind::Subscribe, Direction::Outbound) => {
                 if let Ok((id, filters)) = wire::subscription_filters(packet, frame, self.version) {
-                    observed.subscribing.insert(id, filters);
+                    observed
+                        .subscribing
+                        .entry(id)
+                        .or_default()
+                        .push_back(filters);
                 }
             }
             (PacketKind::SubAck, Direction::Inbound) => {
                 if let Ok((id, codes)) = wire::ack_codes(packet, frame, self.version) {
-                    if let Some(filters) = observed.subscribing.remove(&id) {
-                        for (filter, code) in filters.into_iter().zip(codes) {
-                            observed.granted.insert(filter, code);
-                        }
+                    let filters = observed
+                        .subscribing
+                        .get_mut(&id)
+                        .and_then(|q| q.pop_front());
+                    for (filter, code) in filters.into_iter().flatten().zip(codes) {
+                        observed.granted.insert(filter, code);
                     }
                 }
             }
@@ -164,53 +186,63 @@ pub async fn relay<L: Upstream>(local: L, upstream: Box<dyn Upstream>, ctx: Arc<
     }
 }
 
-/// Copies one direction, framing and reporting each whole packet after it was forwarded.
+/// Copies one direction packet by packet: each whole packet is reported (and what it means for
+/// the session noted) before it is forwarded, so the session never sees a packet before the tap
+/// has read it. A partial packet waits in `buf` until the rest arrives.
 async fn pump<R, W>(mut from: R, mut to: W, direction: Direction, ctx: Arc<TapContext>)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    // Bytes already forwarded but not yet framed stay in `buf` until their packet is complete.
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut framing = true;
     loop {
-        let before = buf.len();
-        if buf.capacity() - before < 4096 {
+        if buf.capacity() - buf.len() < 4096 {
             // Doubling: a large packet arrives in a few reads, not thousands of small copies.
             buf.reserve(buf.capacity().max(16 * 1024));
         }
         match from.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => {
+            Ok(0) => {
+                let _ = to.write_all(&buf).await;
+                let _ = to.shutdown().await;
+                return;
+            }
+            Err(error) => {
+                if direction == Direction::Inbound {
+                    ctx.lock_observed().upstream_error = Some(error.to_string());
+                }
                 let _ = to.shutdown().await;
                 return;
             }
             Ok(_) => {}
         }
-        if to.write_all(&buf[before..]).await.is_err() || to.flush().await.is_err() {
-            return;
-        }
-        if !framing {
-            buf.clear();
-            continue;
-        }
         let mut packets = Vec::new();
-        loop {
+        let mut events = Vec::new();
+        while framing {
             match wire::frame(&buf, ctx.max_packet) {
                 Ok(Some(frame)) => {
                     let packet = buf.split_to(frame.len()).freeze();
-                    packets.push(ctx.event(direction, packet, &frame));
+                    events.push(ctx.event(direction, packet.clone(), &frame));
+                    packets.push(packet);
                 }
                 Ok(None) => break,
-                Err(_) => {
-                    // Not MQTT framing (or larger than allowed): keep relaying, stop decoding.
-                    framing = false;
-                    buf.clear();
-                    break;
-                }
+                // Not MQTT framing (or larger than allowed): keep relaying, stop decoding.
+                Err(_) => framing = false,
             }
         }
-        if !packets.is_empty() {
-            ctx.emit(packets);
+        if !events.is_empty() {
+            ctx.emit(events);
+        }
+        let mut written = true;
+        for packet in &packets {
+            written = written && to.write_all(packet).await.is_ok();
+        }
+        if !framing {
+            written = written && to.write_all(&buf).await.is_ok();
+            buf.clear();
+        }
+        if !written || to.flush().await.is_err() {
+            return;
         }
     }
 }
@@ -230,7 +262,7 @@ impl LocalEndpoint {
     pub fn open() -> std::io::Result<LocalEndpoint> {
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
+            use std::os::unix::fs::DirBuilderExt;
             static SERIAL: AtomicU64 = AtomicU64::new(0);
             let nonce = SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -241,10 +273,16 @@ impl LocalEndpoint {
                 std::process::id(),
                 SERIAL.fetch_add(1, Ordering::Relaxed)
             ));
-            std::fs::create_dir(&dir)?;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-            let listener = tokio::net::UnixListener::bind(dir.join("s"))?;
-            Ok(LocalEndpoint { listener, dir })
+            // Created private (0700) in one step; fails if the name exists, so nobody can have
+            // prepared it.
+            std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+            match tokio::net::UnixListener::bind(dir.join("s")) {
+                Ok(listener) => Ok(LocalEndpoint { listener, dir }),
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    Err(e)
+                }
+            }
         }
         #[cfg(not(unix))]
         {
