@@ -623,6 +623,30 @@ fn unreachable_brokers_are_explained_and_retried() {
         "{reason}"
     );
 
+    // Something that is not an MQTT broker (an HTTP server's answer) on the port.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let http_port = http.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in http.incoming().take(3) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 64];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let not_mqtt = h.add(profile("not-mqtt", http_port, MqttVersion::V311), None);
+    h.connect(&not_mqtt);
+    let view = h.wait_state(&not_mqtt, "reconnecting", |s| {
+        matches!(s, ConnectionState::Reconnecting { .. })
+    });
+    let ConnectionState::Reconnecting { code, reason, .. } = view.state else {
+        unreachable!()
+    };
+    assert_eq!(code, ErrorCode::Protocol, "{reason}");
+    assert!(reason.contains("is this an MQTT port"), "{reason}");
+    h.stop(&not_mqtt, true);
+
     // Publishing from a session that is not connected says so.
     let e = h.publish(&refused, text("a/b", "x", 0)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidState, "{e}");

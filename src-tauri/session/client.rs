@@ -371,6 +371,8 @@ enum PollError {
     Timeout,
     /// The broker did not answer a PINGREQ within the keep-alive.
     NoPong,
+    /// Something other than CONNACK came back for CONNECT (not an MQTT broker?).
+    NotConnAck(String),
     /// rumqttc's protocol state machine refused something.
     Protocol(String),
 }
@@ -395,6 +397,7 @@ impl EventLoop {
                     Ok(Event::Outgoing(Outgoing::Disconnect)) => Ok(Polled::SentDisconnect),
                     Ok(_) => Ok(Polled::Other),
                     Err(E::ConnectionRefused(_)) => Err(PollError::Refused),
+                    Err(E::NotConnAck(packet)) => Err(PollError::NotConnAck(format!("{packet:?}"))),
                     Err(E::Io(io)) | Err(E::MqttState(StateError::Io(io))) => {
                         Err(PollError::Closed(io.to_string()))
                     }
@@ -420,6 +423,7 @@ impl EventLoop {
                     Ok(Event::Outgoing(Outgoing::Disconnect)) => Ok(Polled::SentDisconnect),
                     Ok(_) => Ok(Polled::Other),
                     Err(E::ConnectionRefused(_)) => Err(PollError::Refused),
+                    Err(E::NotConnAck(packet)) => Err(PollError::NotConnAck(format!("{packet:?}"))),
                     Err(E::Io(io)) | Err(E::MqttState(StateError::Io(io))) => {
                         Err(PollError::Closed(io.to_string()))
                     }
@@ -871,6 +875,14 @@ impl Task {
                     "the broker did not answer in time (no CONNACK, or a write could not finish)"
                         .into(),
                 ),
+                true,
+            ),
+            PollError::NotConnAck(packet) => (
+                SessionError::Protocol(format!(
+                    "the server answered CONNECT with something other than CONNACK ({}); is this an MQTT port, and does the broker speak MQTT {}?",
+                    shorten(&packet, 120),
+                    self.version().label()
+                )),
                 true,
             ),
             PollError::NoPong => (
