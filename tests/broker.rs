@@ -222,6 +222,34 @@ fn invalid_filters_fail_alone_without_a_disconnect() {
 }
 
 #[test]
+fn a_reused_packet_id_gets_each_subscribe_its_own_suback_in_order() {
+    // Against the specification, but rumqttc does it past its inflight window: two SUBSCRIBEs
+    // with the same id before the first SUBACK. Each must get its own answer, in order.
+    let broker = TestBroker::default_settings();
+    for level in [V311, V5] {
+        let mut client = RawClient::connected(
+            broker.address,
+            Connect {
+                level,
+                ..Connect::default()
+            },
+        );
+        let mut both = raw::subscribe(level, 3, &[("first/#", 2)]);
+        both.extend(raw::subscribe(level, 3, &[("second/#", 0)]));
+        client.send(&both);
+        for expected in [0x02, 0x00] {
+            let suback = client.read_packet().expect("SUBACK");
+            assert_eq!(suback[0], 0x90, "{suback:02x?}");
+            assert_eq!(
+                suback[suback.len() - 1],
+                expected,
+                "level {level}: {suback:02x?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn oversized_packets_are_refused_from_their_header() {
     let broker = TestBroker::start(BrokerSettings {
         max_packet_size: 1024,

@@ -275,7 +275,9 @@ pub struct Door {
     keep_alive: u16,
     pending_engine_pings: u32,
     sys_filters: Vec<String>,
-    pending_subacks: HashMap<u16, PendingSubAck>,
+    /// By packet id, oldest first: a client may (against the specification, as rumqttc does past
+    /// its inflight window) reuse an id before its SUBACK; the engine answers in order.
+    pending_subacks: HashMap<u16, std::collections::VecDeque<PendingSubAck>>,
     door_qos2: HashSet<u16>,
     /// Engine QoS 2 deliveries the door completes itself (PUBREL from the engine → PUBCOMP).
     engine_qos2_by_door: HashSet<u16>,
@@ -783,14 +785,14 @@ impl Door {
             out.to_client.extend_from_slice(&ack);
             return;
         }
-        self.pending_subacks.insert(
-            pkid,
-            PendingSubAck {
+        self.pending_subacks
+            .entry(pkid)
+            .or_default()
+            .push_back(PendingSubAck {
                 slots,
                 filters,
                 sent_at_ms: now_ms(),
-            },
-        );
+            });
     }
 
     fn on_unsubscribe(&mut self, packet: &[u8], frame: &Frame, out: &mut Output) {
@@ -972,7 +974,17 @@ impl Door {
             PacketKind::SubAck => {
                 let (pkid, codes) = codec::suback_codes(body, ProtocolVersion::V5)
                     .ok_or(WireError::Malformed("SUBACK"))?;
-                match self.pending_subacks.remove(&pkid) {
+                let pending = match self.pending_subacks.get_mut(&pkid) {
+                    Some(queue) => {
+                        let first = queue.pop_front();
+                        if queue.is_empty() {
+                            self.pending_subacks.remove(&pkid);
+                        }
+                        first
+                    }
+                    None => None,
+                };
+                match pending {
                     Some(pending) => self.merge_suback(pkid, codes, pending, out),
                     None if v311 => {
                         let codes: Vec<u8> = codes
