@@ -19,7 +19,9 @@ pub mod broker;
 pub mod charts;
 pub mod downloads;
 pub mod error;
+pub mod files;
 pub mod ipc;
+pub mod secrets;
 pub mod session;
 pub mod topic;
 pub mod traffic;
@@ -50,12 +52,22 @@ pub fn run_app() -> Result<(), tauri::Error> {
     ));
     // Client sessions report their packets over their own bounded channel.
     let (session_tx, session_rx) = tokio::sync::mpsc::channel(1024);
-    let profiles = session::store::config_dir().map(|d| d.join(session::store::PROFILES_FILE));
+    let config = session::store::config_dir();
+    let profiles = config
+        .as_ref()
+        .map(|d| d.join(session::store::PROFILES_FILE));
+    // One password store for sessions and the broker's users (the keychain is probed once).
+    let secrets = std::sync::Arc::new(secrets::Secrets::detect());
     let sessions = std::sync::Arc::new(session::SessionManager::new(
         profiles,
-        session::secrets::Secrets::detect(),
+        secrets.clone(),
         session_tx,
     ));
+    let saved = std::sync::Arc::new(ipc::broker::SavedSettings {
+        path: config.map(|d| d.join(broker::saved::BROKER_FILE)),
+        secrets,
+    });
+    let restore = saved.clone();
     let sink = std::sync::Arc::new(ipc::traffic::FrameSink::default());
     let starting = broker.clone();
     let (pump_hub, pump_sink, dropped_from) = (hub.clone(), sink.clone(), broker.clone());
@@ -67,6 +79,7 @@ pub fn run_app() -> Result<(), tauri::Error> {
         .manage(hub)
         .manage(sink)
         .manage(sessions)
+        .manage(saved)
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
@@ -77,10 +90,26 @@ pub fn run_app() -> Result<(), tauri::Error> {
                 pump_sink,
                 move || dropped_from.events_dropped() + dropped_sessions.dropped(),
             ));
-            // The broker starts with the app, on 127.0.0.1:1883 or the next free port; a
-            // failure is kept for the UI to show, and the app runs on without it.
+            // The broker starts with the app, with the settings saved last time (by default on
+            // 127.0.0.1:1883 or the next free port); a failure is kept for the UI to show, and
+            // the app runs on without it.
             tauri::async_runtime::spawn(async move {
-                let _ = starting.start(None).await;
+                let loaded = match restore.path.clone() {
+                    Some(path) => {
+                        let secrets = restore.secrets.clone();
+                        // The keychain may take a moment: not on the async threads.
+                        tokio::task::spawn_blocking(move || broker::saved::load(&path, &secrets))
+                            .await
+                            .ok()
+                    }
+                    None => None,
+                };
+                let (settings, note) = match loaded {
+                    Some(loaded) => (Some(loaded.settings), loaded.note),
+                    None => (None, None),
+                };
+                starting.set_note(note).await;
+                let _ = starting.start(settings).await;
             });
             Ok(())
         })

@@ -599,3 +599,53 @@ fn a_walk_through_an_external_mosquitto_with_a_device_like_publisher() {
     assert_eq!(chart, json!(true), "the rate chart renders");
     window.screenshot(&screenshot_dir().join("walk-diff.png"));
 }
+
+#[test]
+#[ignore = "needs a display and tauri-driver: run by `make test` under Xvfb"]
+fn broker_settings_survive_a_restart_but_never_reopen_without_their_passwords() {
+    use serde_json::json;
+    let first = AppWindow::launch(app_binary());
+    broker_port(&first);
+    let port = support::mosquitto::free_port();
+    first
+        .invoke(
+            "broker_start",
+            json!({ "settings": {
+                "bind": "0.0.0.0", "port": port, "websocketPort": null, "tls": null,
+                "maxPacketSize": 2 * 1024 * 1024,
+                "users": [{ "username": "alice", "password": "pw" }] } }),
+        )
+        .expect("the broker restarts with the new settings");
+    let config = first.close();
+    assert!(
+        !std::fs::read_to_string(config.path().join("broker.json"))
+            .expect("saved")
+            .contains("\"pw\""),
+        "no password in the file"
+    );
+
+    // Next start: the same port and limits. The tests run without a keychain, so alice's
+    // password is gone: she is dropped and the broker does not come back open to the network.
+    let second = AppWindow::launch_with(app_binary(), config);
+    let status = second.wait_for_text("[data-testid='status-broker']", |t| {
+        t == format!("Broker 127.0.0.1:{port}")
+    });
+    assert!(status.ends_with(&port.to_string()));
+    let saved = second.invoke("broker_status", json!({})).expect("status");
+    assert_eq!(
+        saved["settings"]["maxPacketSize"],
+        2 * 1024 * 1024,
+        "{saved}"
+    );
+    assert_eq!(saved["settings"]["usernames"], json!([]), "{saved}");
+    assert_eq!(saved["exposed"], false, "{saved}");
+    assert!(
+        saved["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("alice") && n.contains("this computer only")),
+        "{saved}"
+    );
+    second.click("[data-testid='tab-broker']");
+    second.wait_for_text("[data-testid='broker-note']", |t| t.contains("alice"));
+    second.screenshot(&screenshot_dir().join("broker-restored.png"));
+}

@@ -14,6 +14,7 @@ pub mod codec;
 pub mod door;
 pub mod engine;
 pub mod listeners;
+pub mod saved;
 pub mod server;
 pub mod service;
 pub mod stats;

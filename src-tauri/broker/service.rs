@@ -17,12 +17,15 @@ pub struct ServiceStatus {
     pub retained: usize,
     /// Why the last start failed, in words.
     pub last_error: Option<String>,
+    /// Something the user should know about the settings (restored only in part, not saved).
+    pub note: Option<String>,
 }
 
 struct State {
     broker: Option<Broker>,
     settings: BrokerSettings,
     last_error: Option<String>,
+    note: Option<String>,
 }
 
 /// Owns the running broker. A tokio Mutex: start and stop await while holding it, which also
@@ -39,9 +42,15 @@ impl BrokerService {
                 broker: None,
                 settings,
                 last_error: None,
+                note: None,
             }),
             events,
         }
+    }
+
+    /// Sets the note shown with the settings.
+    pub async fn set_note(&self, note: Option<String>) {
+        self.state.lock().await.note = note;
     }
 
     fn status_of(state: &State) -> ServiceStatus {
@@ -57,6 +66,7 @@ impl BrokerService {
             clients_connected: state.broker.as_ref().map_or(0, |b| b.clients().len()),
             retained: state.broker.as_ref().map_or(0, Broker::retained_count),
             last_error: state.last_error.clone(),
+            note: state.note.clone(),
         }
     }
 

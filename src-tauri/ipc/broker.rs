@@ -23,6 +23,8 @@ pub struct BrokerStatus {
     pub clients_connected: u32,
     /// Topics holding a retained message.
     pub retained_messages: u32,
+    /// Something to know about the settings: restored only in part, or not saved.
+    pub note: Option<String>,
     /// Why the last start failed.
     pub last_error: Option<String>,
 }
@@ -133,6 +135,7 @@ fn view(status: ServiceStatus) -> BrokerStatus {
         },
         clients_connected: status.clients_connected as u32,
         retained_messages: status.retained as u32,
+        note: status.note,
         last_error: status.last_error,
     }
 }
@@ -223,13 +226,32 @@ pub async fn broker_status(
 #[specta::specta]
 pub async fn broker_start(
     service: tauri::State<'_, Arc<BrokerService>>,
+    saved: tauri::State<'_, Arc<SavedSettings>>,
     settings: Option<BrokerSettingsInput>,
 ) -> Result<BrokerStatus, IpcError> {
     let settings = settings.map(settings_from_input).transpose()?;
+    let chosen = settings.clone();
     match service.start(settings).await {
-        Ok(status) => Ok(view(status)),
+        Ok(mut status) => {
+            // New settings that work are kept for the next start of the app.
+            if let (Some(chosen), Some(path)) = (chosen, saved.path.as_deref()) {
+                let note = match crate::broker::saved::save(path, &chosen, &saved.secrets) {
+                    Ok(note) => note,
+                    Err(error) => Some(error),
+                };
+                service.set_note(note.clone()).await;
+                status.note = note;
+            }
+            Ok(view(status))
+        }
         Err(error) => Err(IpcError::new(error.code(), error.to_string())),
     }
+}
+
+/// Where the broker's settings are saved, and the password store for its users.
+pub struct SavedSettings {
+    pub path: Option<std::path::PathBuf>,
+    pub secrets: Arc<crate::secrets::Secrets>,
 }
 
 /// Stops the broker; its clients are disconnected.
@@ -305,6 +327,7 @@ mod tests {
             clients_connected: 2,
             retained: 3,
             last_error: None,
+            note: None,
         });
         assert!(status.exposed);
         assert_eq!(status.settings.usernames, vec!["alice".to_string()]);

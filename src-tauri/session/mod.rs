@@ -15,7 +15,8 @@ pub mod client;
 pub mod dial;
 pub mod payload;
 pub mod profile;
-pub mod secrets;
+/// Passwords (shared with the broker's users): see [`crate::secrets`].
+pub use crate::secrets;
 pub mod store;
 pub mod tap;
 pub mod words;
@@ -189,7 +190,7 @@ pub fn random_id(prefix: &str) -> String {
 pub struct SessionManager {
     inner: Mutex<Inner>,
     path: Option<PathBuf>,
-    secrets: Secrets,
+    secrets: Arc<Secrets>,
     traffic: mpsc::Sender<SessionTraffic>,
     /// Traffic batches dropped because the model fell behind (all sessions).
     dropped: Arc<AtomicU64>,
@@ -206,9 +207,10 @@ impl SessionManager {
     /// aside (`profiles.json.broken`) and reported, never overwritten.
     pub fn new(
         path: Option<PathBuf>,
-        secrets: Secrets,
+        secrets: impl Into<Arc<Secrets>>,
         traffic: mpsc::Sender<SessionTraffic>,
     ) -> SessionManager {
+        let secrets = secrets.into();
         let mut read_only = false;
         let (profiles, warning) = match &path {
             None => (Vec::new(), None),

@@ -1,11 +1,9 @@
 //! The profiles file: every saved connection in one human-readable JSON file under the OS config
-//! directory, written atomically (a temporary file in the same directory, synced, then renamed
-//! over the old one), so a crash mid-write never leaves half a file. Never holds passwords.
+//! directory, written atomically ([`crate::files`]). Never holds passwords.
 
 use super::profile::Profile;
 use super::SessionError;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The file's name inside the config directory.
@@ -68,28 +66,14 @@ pub fn load(path: &Path) -> Result<Vec<Profile>, LoadError> {
 
 /// Writes the profiles to `path` atomically, creating the directory when needed.
 pub fn save(path: &Path, profiles: &[Profile]) -> Result<(), SessionError> {
-    let io = |what: &str, e: std::io::Error| SessionError::Io(format!("{what}: {e}"));
-    let dir = path
-        .parent()
-        .ok_or_else(|| SessionError::Io(format!("{} has no directory", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| io(&format!("creating {}", dir.display()), e))?;
-    let text = serde_json::to_string_pretty(&ProfilesFile {
+    let mut text = serde_json::to_string_pretty(&ProfilesFile {
         format: FORMAT,
         profiles: profiles.to_vec(),
     })
     .map_err(|e| SessionError::Io(format!("encoding profiles: {e}")))?;
-    let tmp = dir.join(format!(".{PROFILES_FILE}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(&format!("writing {}", path.display()), e)
-    })
+    text.push('\n');
+    crate::files::write_atomically(path, text.as_bytes())
+        .map_err(|e| SessionError::Io(format!("writing {}: {e}", path.display())))
 }
 
 #[cfg(test)]

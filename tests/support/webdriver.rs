@@ -48,12 +48,19 @@ pub struct AppWindow {
     base: String,
     session: String,
     /// The app's own config directory for this run (profiles), removed afterwards.
-    _config: tempfile::TempDir,
+    config: Option<tempfile::TempDir>,
 }
 
 impl AppWindow {
-    /// Starts tauri-driver and, through it, the app at `application`.
+    /// Starts tauri-driver and, through it, the app at `application`, with a fresh config
+    /// directory.
     pub fn launch(application: &Path) -> AppWindow {
+        let config = tempfile::tempdir().expect("a config directory for the app");
+        AppWindow::launch_with(application, config)
+    }
+
+    /// The same, with the config directory of an earlier run (settings saved there come back).
+    pub fn launch_with(application: &Path, config: tempfile::TempDir) -> AppWindow {
         assert!(
             std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
             "the end-to-end tests need a display: run them under `xvfb-run -a` (make test does)"
@@ -67,7 +74,6 @@ impl AppWindow {
         );
         let port = free_port();
         let native_port = free_port();
-        let config = tempfile::tempdir().expect("a config directory for the app");
         let driver = Command::new(&driver_path)
             .args([
                 "--port",
@@ -90,7 +96,7 @@ impl AppWindow {
             driver,
             base,
             session: String::new(),
-            _config: config,
+            config: Some(config),
         };
         window.wait_for_driver();
         let capabilities = json!({
@@ -312,6 +318,13 @@ impl AppWindow {
         }
         std::fs::write(path, &png).expect("write screenshot");
         png.len()
+    }
+}
+
+impl AppWindow {
+    /// Closes the app and hands back its config directory (for a second run).
+    pub fn close(mut self) -> tempfile::TempDir {
+        self.config.take().expect("the config directory")
     }
 }
 

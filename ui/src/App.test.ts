@@ -33,6 +33,7 @@ const running: BrokerStatus = {
   clientsConnected: 1,
   retainedMessages: 2,
   lastError: null,
+  note: null,
 };
 
 const sensor: ClientView = {

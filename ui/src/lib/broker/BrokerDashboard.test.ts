@@ -20,6 +20,7 @@ const status: BrokerStatus = {
   clientsConnected: 1,
   retainedMessages: 0,
   lastError: null,
+  note: null,
 };
 
 const client: ClientView = {

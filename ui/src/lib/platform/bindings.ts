@@ -166,6 +166,8 @@ export type BrokerStatus_Deserialize = {
 	clientsConnected: number,
 	/**  Topics holding a retained message. */
 	retainedMessages: number,
+	/**  Something to know about the settings: restored only in part, or not saved. */
+	note?: string | null,
 	/**  Why the last start failed. */
 	lastError?: string | null,
 };
@@ -183,6 +185,8 @@ export type BrokerStatus_Serialize = {
 	clientsConnected: number,
 	/**  Topics holding a retained message. */
 	retainedMessages: number,
+	/**  Something to know about the settings: restored only in part, or not saved. */
+	note: string | null,
 	/**  Why the last start failed. */
 	lastError: string | null,
 };

@@ -1,4 +1,4 @@
-//! Session passwords: in the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
+//! Passwords (sessions', and the embedded broker's users'): in the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
 //! Manager on Windows) through the keyring crate, never in the profiles file. Where no keychain
 //! answers (a headless Linux machine without a Secret Service), passwords are kept in memory for
 //! this run only and the UI says so.
