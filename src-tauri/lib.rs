@@ -31,6 +31,15 @@ pub use error::ErrorCode;
 /// Name of the product as users see it (window title, logs, headless banner).
 pub const PRODUCT_NAME: &str = "MQTT Workbench";
 
+/// Milliseconds since the Unix epoch (0 for a clock set before it): the time every event,
+/// rate and state in the app is stamped with.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Installs the one rustls crypto provider this build carries (ring). rumqttc and rumqttd both use
 /// rustls; with no process default installed, TLS setup fails at run time.
 pub fn install_crypto_provider() {

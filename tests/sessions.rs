@@ -1005,3 +1005,29 @@ fn many_subscriptions_are_each_granted_even_when_packet_ids_wrap() {
         }
     }
 }
+
+#[test]
+fn a_packet_over_the_sessions_limit_stops_it_with_the_reason_instead_of_looping() {
+    let broker = TestBroker::default_settings();
+    let h = Harness::new();
+    let mut p = profile("small", broker.address.port(), MqttVersion::V311);
+    p.max_packet_size = 2048;
+    p.subscriptions.push(Subscription::new("big/#", 0));
+    let id = h.add(p, None);
+    h.online(&id);
+    let big = "x".repeat(10_000);
+    assert!(mosquitto_pub(&broker.port(), &["-t", "big/x", "-m", &big])
+        .status
+        .success());
+    let view = h.wait_state(&id, "failed", |s| {
+        matches!(s, ConnectionState::Failed { .. })
+    });
+    let ConnectionState::Failed { code, reason } = view.state else {
+        unreachable!()
+    };
+    assert_eq!(code, ErrorCode::Protocol, "{reason}");
+    assert!(
+        reason.contains("larger than allowed") && reason.contains("2048"),
+        "{reason}"
+    );
+}

@@ -90,12 +90,7 @@ struct SubscriptionOptions {
     existed: bool,
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use crate::now_ms;
 
 fn ack(first: u8, packet_id: u16) -> [u8; 4] {
     let id = packet_id.to_be_bytes();
@@ -607,7 +602,7 @@ impl Door {
             if self.version == ProtocolVersion::V5 {
                 // The publisher's MQTT 5 properties, for the inspector and the packet log (an
                 // empty property block decodes to nothing and allocates nothing).
-                summary.fields = wire::describe(packet, frame, self.version).unwrap_or_default();
+                summary.fields = wire::publish_properties(packet, frame).unwrap_or_default();
             }
         }
         let kind = summary.kind;

@@ -165,19 +165,7 @@ pub fn summarize(
     let body = body_of(packet, frame)?;
     let v5 = version == ProtocolVersion::V5;
     let mut r = Reader { bytes: body };
-    let mut summary = PacketSummary {
-        kind,
-        packet_id: None,
-        qos: 0,
-        retain: false,
-        dup: false,
-        topic: None,
-        payload_len: 0,
-        size: frame.len(),
-        reason: None,
-        payload: None,
-        fields: Vec::new(),
-    };
+    let mut summary = PacketSummary::new(kind, frame.len());
     match kind {
         PacketKind::Publish => {
             let qos = (frame.flags >> 1) & 0b11;
@@ -639,6 +627,25 @@ impl Reader<'_> {
     }
 }
 
+/// The MQTT 5 properties of a PUBLISH, decoded. Cheap when there are none (the common case on
+/// the broker's path): the topic is skipped by its length, not read again, and nothing is
+/// allocated for an empty property block.
+pub fn publish_properties(packet: &[u8], frame: &Frame) -> Result<Vec<Field>, WireError> {
+    let mut r = Reader {
+        bytes: body_of(packet, frame)?,
+    };
+    let topic_len = usize::from(r.u16()?);
+    r.take(topic_len)?;
+    if (frame.flags >> 1) & 0b11 > 0 {
+        r.u16()?;
+    }
+    let mut out = Vec::new();
+    if r.bytes.first() != Some(&0) {
+        r.properties(&mut out)?;
+    }
+    Ok(out)
+}
+
 /// Decodes the fields of a packet that the summary does not carry: CONNECT's client id, flags
 /// and will; CONNACK's session-present flag; SUBSCRIBE's filters and options; SUBACK's codes;
 /// and every MQTT 5 property. For the packet log's detail view (sessions, not the hot path).
@@ -696,15 +703,8 @@ pub fn describe(
                 r.properties(&mut out)?;
             }
         }
-        PacketKind::Publish => {
-            let _topic = r.string()?;
-            if (frame.flags >> 1) & 0b11 > 0 {
-                r.u16()?;
-            }
-            if v5 {
-                r.properties(&mut out)?;
-            }
-        }
+        PacketKind::Publish if v5 => return publish_properties(packet, frame),
+        PacketKind::Publish => {}
         PacketKind::PubAck | PacketKind::PubRec | PacketKind::PubRel | PacketKind::PubComp => {
             r.u16()?;
             if v5 && r.rest() > 0 {

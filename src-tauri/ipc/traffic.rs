@@ -140,10 +140,7 @@ pub async fn pump_frames(
         if version == sent_version && last_sent.elapsed() < Duration::from_secs(1) {
             continue;
         }
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = crate::now_ms();
         hub.sample(now_ms);
         let frame = traffic_frame(hub.frame(&source, now_ms, dropped()));
         if channel.send(frame).is_err() {
@@ -491,10 +488,7 @@ pub fn traffic_chart(
 ) -> Result<String, IpcError> {
     use crate::charts::{rate_svg, RateChart, Series, IN_COLOR, OUT_COLOR};
     const SECONDS: u64 = 60;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let now_ms = crate::now_ms();
     let now = now_ms / 1000;
     let chart_error =
         |e: crate::charts::ChartError| IpcError::new(ErrorCode::Internal, e.to_string());

@@ -34,10 +34,7 @@ const FLUSH_TIMEOUT_SECS: u64 = 60;
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
 fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as f64)
-        .unwrap_or(0.0)
+    crate::now_ms() as f64
 }
 
 fn qos4(qos: u8) -> rumqttc::QoS {
@@ -373,6 +370,8 @@ enum PollError {
     NoPong,
     /// Something other than CONNACK came back for CONNECT (not an MQTT broker?).
     NotConnAck(String),
+    /// A packet over a size limit, received or about to be sent.
+    TooLarge(String),
     /// rumqttc's protocol state machine refused something.
     Protocol(String),
 }
@@ -407,6 +406,10 @@ impl EventLoop {
                     Err(E::MqttState(StateError::Deserialization(rumqttc::Error::Io(io)))) => {
                         Err(PollError::Closed(io.to_string()))
                     }
+                    Err(E::MqttState(StateError::Deserialization(
+                        e @ (rumqttc::Error::PayloadSizeLimitExceeded(_)
+                        | rumqttc::Error::OutgoingPacketTooLarge { .. }),
+                    ))) => Err(PollError::TooLarge(e.to_string())),
                     Err(E::MqttState(StateError::AwaitPingResp)) => Err(PollError::NoPong),
                     Err(E::NetworkTimeout) | Err(E::FlushTimeout) => Err(PollError::Timeout),
                     Err(other) => Err(PollError::Protocol(other.to_string())),
@@ -436,6 +439,10 @@ impl EventLoop {
                     Err(E::MqttState(StateError::Deserialization(
                         rumqttc::v5::mqttbytes::Error::Io(io),
                     ))) => Err(PollError::Closed(io.to_string())),
+                    Err(E::MqttState(StateError::Deserialization(
+                        e @ (rumqttc::v5::mqttbytes::Error::PayloadSizeLimitExceeded { .. }
+                        | rumqttc::v5::mqttbytes::Error::OutgoingPacketTooLarge { .. }),
+                    ))) => Err(PollError::TooLarge(e.to_string())),
                     Err(E::MqttState(StateError::AwaitPingResp)) => Err(PollError::NoPong),
                     Err(E::Timeout(_)) => Err(PollError::Timeout),
                     Err(other) => Err(PollError::Protocol(other.to_string())),
@@ -588,15 +595,6 @@ struct Task {
     connection: u64,
     /// Whether any connection of this run got as far as CONNACK.
     ever_connected: bool,
-}
-
-/// rumqttc's words for a packet over a size limit, in either version.
-fn is_size_error(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.contains("size limit")
-        || lower.contains("max payload size")
-        || lower.contains("cannot send packet of size")
-        || lower.contains("too long")
 }
 
 /// Cuts a message that may embed a whole packet's debug dump.
@@ -892,7 +890,7 @@ impl Task {
                 )),
                 true,
             ),
-            PollError::Protocol(text) if is_size_error(&text) => (
+            PollError::TooLarge(text) => (
                 SessionError::Protocol(format!(
                     "a packet larger than allowed arrived or was about to be sent (this session accepts {} bytes{}); raise the limit in the profile, or send less ({text})",
                     self.profile.max_packet_size,

@@ -202,6 +202,22 @@ struct Inner {
     warning: Option<String>,
 }
 
+impl Inner {
+    fn profile(&self, id: &str) -> Result<&Profile, SessionError> {
+        self.profiles
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| SessionError::NotFound(id.to_string()))
+    }
+
+    fn profile_mut(&mut self, id: &str) -> Result<&mut Profile, SessionError> {
+        self.profiles
+            .iter_mut()
+            .find(|p| p.id == id)
+            .ok_or_else(|| SessionError::NotFound(id.to_string()))
+    }
+}
+
 impl SessionManager {
     /// Loads the profiles at `path` (none: nothing is saved, as in tests). A broken file is moved
     /// aside (`profiles.json.broken`) and reported, never overwritten.
@@ -222,10 +238,7 @@ impl SessionManager {
                     (Vec::new(), Some(e.to_string()))
                 }
                 Err(store::LoadError::Invalid(e)) => {
-                    let stamp = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0);
+                    let stamp = crate::now_ms() / 1000;
                     let aside = path.with_extension(format!("json.broken-{stamp}"));
                     let note = match std::fs::rename(path, &aside) {
                         Ok(()) => format!("{e}; it was kept as {}", aside.display()),
@@ -320,11 +333,7 @@ impl SessionManager {
     /// One session.
     pub fn get(&self, id: &str) -> Result<SessionView, SessionError> {
         let inner = self.lock();
-        let profile = inner
-            .profiles
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+        let profile = inner.profile(id)?;
         Ok(self.view(&inner, profile))
     }
 
@@ -349,11 +358,7 @@ impl SessionManager {
             };
             inner.profiles.push(profile.clone());
         } else {
-            let slot = inner
-                .profiles
-                .iter_mut()
-                .find(|p| p.id == profile.id)
-                .ok_or_else(|| SessionError::NotFound(profile.id.clone()))?;
+            let slot = inner.profile_mut(&profile.id)?;
             *slot = profile.clone();
             if let Some(running) = inner.running.get(&profile.id) {
                 running.set_subscriptions(profile.subscriptions.clone());
@@ -393,12 +398,7 @@ impl SessionManager {
     pub fn connect(&self, id: &str) -> Result<SessionView, SessionError> {
         let password = self.secrets.get(id);
         let mut inner = self.lock();
-        let profile = inner
-            .profiles
-            .iter()
-            .find(|p| p.id == id)
-            .cloned()
-            .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+        let profile = inner.profile(id)?.clone();
         // What the broker granted before, in case it resumes the session (then only new
         // subscriptions are sent).
         let mut granted = HashMap::new();
@@ -433,12 +433,7 @@ impl SessionManager {
     /// is just dropped, as a crashing device would (the broker publishes the will).
     pub fn disconnect(&self, id: &str, graceful: bool) -> Result<SessionView, SessionError> {
         let inner = self.lock();
-        let profile = inner
-            .profiles
-            .iter()
-            .find(|p| p.id == id)
-            .cloned()
-            .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+        let profile = inner.profile(id)?.clone();
         if let Some(running) = inner.running.get(id) {
             running.stop(graceful);
         }
@@ -458,12 +453,7 @@ impl SessionManager {
 
     fn running_client(&self, id: &str) -> Result<(Profile, Client), SessionError> {
         let inner = self.lock();
-        let profile = inner
-            .profiles
-            .iter()
-            .find(|p| p.id == id)
-            .cloned()
-            .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+        let profile = inner.profile(id)?.clone();
         let running = inner
             .running
             .get(id)
@@ -477,6 +467,19 @@ impl SessionManager {
         }
     }
 
+    /// After a profile's subscriptions changed (`filter` added, changed or removed): saves them,
+    /// hands them to the running session for its next reconnect, and returns its client when it
+    /// is connected (to send the change now).
+    fn subscriptions_changed(&self, inner: &mut Inner, id: &str, filter: &str) -> Option<Client> {
+        self.persist(inner);
+        let running = inner.running.get(id)?;
+        if let Ok(profile) = inner.profile(id) {
+            running.set_subscriptions(profile.subscriptions.clone());
+        }
+        running.forget_grant(filter);
+        matches!(running.state(), ConnectionState::Connected { .. }).then(|| running.client())
+    }
+
     /// Adds a subscription, or changes the one with the same filter; sent at once when connected
     /// and saved in the profile for the next connects.
     pub async fn subscribe(
@@ -486,11 +489,7 @@ impl SessionManager {
     ) -> Result<SessionView, SessionError> {
         let (version, client) = {
             let mut inner = self.lock();
-            let profile = inner
-                .profiles
-                .iter_mut()
-                .find(|p| p.id == id)
-                .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+            let profile = inner.profile_mut(id)?;
             sub.validate(profile.version)?;
             match profile
                 .subscriptions
@@ -501,17 +500,10 @@ impl SessionManager {
                 None => profile.subscriptions.push(sub.clone()),
             }
             let version = profile.version;
-            let subscriptions = profile.subscriptions.clone();
-            self.persist(&mut inner);
-            let running = inner.running.get(id);
-            if let Some(r) = running {
-                r.set_subscriptions(subscriptions);
-                r.forget_grant(&sub.filter);
-            }
-            let client = running
-                .filter(|r| matches!(r.state(), ConnectionState::Connected { .. }))
-                .map(|r| r.client());
-            (version, client)
+            (
+                version,
+                self.subscriptions_changed(&mut inner, id, &sub.filter),
+            )
         };
         if let Some(client) = client {
             client.subscribe(version, &sub).await?;
@@ -523,11 +515,7 @@ impl SessionManager {
     pub async fn unsubscribe(&self, id: &str, filter: &str) -> Result<SessionView, SessionError> {
         let client = {
             let mut inner = self.lock();
-            let profile = inner
-                .profiles
-                .iter_mut()
-                .find(|p| p.id == id)
-                .ok_or_else(|| SessionError::NotFound(id.to_string()))?;
+            let profile = inner.profile_mut(id)?;
             let before = profile.subscriptions.len();
             profile.subscriptions.retain(|s| s.filter != filter);
             if profile.subscriptions.len() == before {
@@ -535,16 +523,7 @@ impl SessionManager {
                     "{id} has no subscription '{filter}'"
                 )));
             }
-            let subscriptions = profile.subscriptions.clone();
-            self.persist(&mut inner);
-            let running = inner.running.get(id);
-            if let Some(r) = running {
-                r.set_subscriptions(subscriptions);
-                r.forget_grant(filter);
-            }
-            running
-                .filter(|r| matches!(r.state(), ConnectionState::Connected { .. }))
-                .map(|r| r.client())
+            self.subscriptions_changed(&mut inner, id, filter)
         };
         if let Some(client) = client {
             client.unsubscribe(filter).await?;

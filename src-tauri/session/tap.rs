@@ -80,19 +80,10 @@ impl TapContext {
             Ok(summary) => summary,
             Err(e) => {
                 // Relayed all the same; rumqttc or the broker will refuse it with its own error.
-                let mut s = crate::traffic::PacketSummary {
-                    kind: frame.kind().unwrap_or(PacketKind::Disconnect),
-                    packet_id: None,
-                    qos: 0,
-                    retain: false,
-                    dup: false,
-                    topic: None,
-                    payload_len: 0,
-                    size: frame.len(),
-                    reason: None,
-                    payload: None,
-                    fields: Vec::new(),
-                };
+                let mut s = crate::traffic::PacketSummary::new(
+                    frame.kind().unwrap_or(PacketKind::Disconnect),
+                    frame.len(),
+                );
                 s.fields.push(("Malformed", e.to_string()));
                 s
             }

@@ -113,10 +113,7 @@ impl TrafficHub {
             }
             self.with_source(BROKER_SOURCE, |source| {
                 for event in batches {
-                    let now_ms = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_millis() as u64)
-                        .unwrap_or(0);
+                    let now_ms = crate::now_ms();
                     let notice = |kind, client_id: String, remote, detail: String| Notice {
                         time_ms: now_ms,
                         kind,

@@ -126,6 +126,25 @@ pub struct PacketSummary {
     pub fields: Vec<Field>,
 }
 
+impl PacketSummary {
+    /// A packet of `kind` and `size` bytes with nothing else known yet.
+    pub fn new(kind: PacketKind, size: usize) -> PacketSummary {
+        PacketSummary {
+            kind,
+            packet_id: None,
+            qos: 0,
+            retain: false,
+            dup: false,
+            topic: None,
+            payload_len: 0,
+            size,
+            reason: None,
+            payload: None,
+            fields: Vec::new(),
+        }
+    }
+}
+
 /// One decoded field of a packet, for the packet log's detail view: a name and its value.
 pub type Field = (&'static str, String);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { toBase64 } from '../platform';
 import {
-  bytesToBase64,
   checkBase64,
   checkHex,
   checkJson,
@@ -128,11 +128,11 @@ describe('checkPayload', () => {
   });
 });
 
-describe('bytesToBase64', () => {
+describe('toBase64 (file payloads)', () => {
   it('matches a reference encoder, including large inputs encoded in slices', () => {
     for (const size of [0, 1, 2, 3, 4, 24_575, 24_576, 24_577, 300_001]) {
       const bytes = new Uint8Array(size).map((_, i) => (i * 7 + 3) % 256);
-      expect(bytesToBase64(bytes), String(size)).toBe(Buffer.from(bytes).toString('base64'));
+      expect(toBase64(bytes), String(size)).toBe(Buffer.from(bytes).toString('base64'));
     }
   });
 

@@ -258,20 +258,6 @@ export function checkPayload(format: PayloadFormat, data: string): string | null
   }
 }
 
-/**
- * Standard base64 of any number of bytes. Encoded in slices whose length is a multiple of 3, so
- * the pieces join into one valid text and no call receives more arguments than the stack holds.
- */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const slice = 3 * 8192;
-  const parts: string[] = [];
-  for (let start = 0; start < bytes.length; start += slice) {
-    const chunk = bytes.subarray(start, Math.min(start + slice, bytes.length));
-    parts.push(btoa(String.fromCharCode(...chunk)));
-  }
-  return parts.join('');
-}
-
 /** A file's bytes (FileReader where Blob.arrayBuffer is missing, as in older webviews). */
 export function readFileBytes(file: Blob): Promise<Uint8Array> {
   if (typeof file.arrayBuffer === 'function') {

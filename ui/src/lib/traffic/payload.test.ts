@@ -5,11 +5,10 @@ import {
   dateTime,
   followSelection,
   hexDump,
-  toBase64,
   truncate,
   VIEW_LIMIT,
 } from './payload';
-import { decodeMessages, type StoredMessage } from '../platform';
+import { decodeMessages, toBase64, type StoredMessage } from '../platform';
 
 describe('payload views', () => {
   it('shows invalid UTF-8 as replacement characters instead of dropping it', () => {

@@ -44,35 +44,6 @@ export function hexDump(payload: Uint8Array, maxBytes = VIEW_LIMIT): string {
   return lines.join('\n');
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/**
- * Standard Base64 with padding. Works through the bytes in chunks so that large payloads never
- * build one huge intermediate string or argument list.
- */
-export function toBase64(bytes: Uint8Array): string {
-  const CHUNK = 3 * 4096; // a multiple of 3: chunks concatenate without padding in between
-  const parts: string[] = [];
-  for (let start = 0; start < bytes.length; start += CHUNK) {
-    const end = Math.min(start + CHUNK, bytes.length);
-    const out: string[] = [];
-    for (let i = start; i < end; i += 3) {
-      const a = bytes[i]!;
-      const b = i + 1 < end ? bytes[i + 1]! : 0;
-      const c = i + 2 < end ? bytes[i + 2]! : 0;
-      const n = (a << 16) | (b << 8) | c;
-      out.push(
-        BASE64[(n >> 18) & 63]! +
-          BASE64[(n >> 12) & 63]! +
-          (i + 1 < end ? BASE64[(n >> 6) & 63]! : '=') +
-          (i + 2 < end ? BASE64[n & 63]! : '='),
-      );
-    }
-    parts.push(out.join(''));
-  }
-  return parts.join('');
-}
-
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** "12:03:04.512" in local time. */
