@@ -52,6 +52,9 @@ pub struct TrafficHub {
     watch: Mutex<Option<TopicWatch>>,
 }
 
+/// The most nodes a selection's rate backfill reads (beyond that the chart starts empty).
+const BACKFILL_NODES: usize = 200_000;
+
 /// Per-second message counts of one node (its whole subtree), sampled from its counters: no
 /// cost on the message path, and only for the topic the user looks at.
 #[derive(Debug)]
@@ -204,9 +207,10 @@ impl TrafficHub {
         tree.node(node).map(|n| n.subtree_count)
     }
 
-    /// Starts charting a node's rate (a no-op when it already is the charted node).
+    /// Starts charting a node's rate (a no-op when it already is the charted node). The seconds
+    /// before the selection are filled from the kept histories, as far back as they are exact,
+    /// so a topic shows its recent past at once instead of starting empty.
     pub fn watch_topic(&self, source: &str, node: NodeId, now_ms: u64) {
-        let count = self.subtree_count(source, node).unwrap_or(0);
         let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
         if watch
             .as_ref()
@@ -214,12 +218,32 @@ impl TrafficHub {
         {
             return;
         }
+        let second = now_ms / 1000;
+        let (count, past) = {
+            let sources = self.lock();
+            let tree = sources.get(source).map(|s| &s.model.tree);
+            let count = tree
+                .and_then(|t| t.node(node))
+                .map_or(0, |n| n.subtree_count);
+            let from = second.saturating_sub(super::rates::HISTORY as u64);
+            let past = tree.and_then(|t| t.recent_counts(node, from, second + 1, BACKFILL_NODES));
+            (count, past)
+        };
+        let mut values = std::collections::VecDeque::new();
+        let mut baseline = count;
+        if let Some((exact_from, mut counts)) = past {
+            // The current second is still running: the first sample counts it whole.
+            if exact_from <= second {
+                baseline -= counts.pop().unwrap_or(0).min(count);
+            }
+            values.extend(counts.into_iter().map(|c| c as f64));
+        }
         *watch = Some(TopicWatch {
             source: source.to_string(),
             node,
-            second: now_ms / 1000,
-            count,
-            values: Default::default(),
+            second,
+            count: baseline,
+            values,
         });
     }
 
@@ -393,10 +417,10 @@ mod tests {
     }
 
     #[test]
-    fn a_watched_topic_gets_one_rate_value_per_second() {
+    fn a_watched_topic_gets_one_rate_value_per_second_and_its_recent_past_at_once() {
         use crate::traffic::tree::Incoming;
         let hub = TrafficHub::new(SourceLimits::default());
-        let record = |n: usize| {
+        let record = |n: usize, time_ms: u64| {
             hub.with_source("s", |s| {
                 for _ in 0..n {
                     s.model.tree.record(&Incoming {
@@ -404,27 +428,41 @@ mod tests {
                         payload: b"x",
                         qos: 0,
                         retain: false,
-                        time_ms: 0,
+                        time_ms,
                     });
                 }
             })
         };
-        record(1);
+        record(2, 8_100);
+        record(1, 9_500);
+        record(3, 10_200);
         let node = hub.with_source("s", |s| s.model.tree.find("a").unwrap());
-        hub.watch_topic("s", node, 10_000);
-        assert_eq!(hub.topic_series("s", node, 3), vec![None, None, None]);
-        record(5);
-        hub.sample(10_500); // same second: nothing yet
+        hub.watch_topic("s", node, 10_400);
+        // Seconds 7, 8 and 9 come from the histories; the running second 10 is not shown yet.
+        assert_eq!(
+            hub.topic_series("s", node, 3),
+            vec![Some(0.0), Some(2.0), Some(1.0)]
+        );
+        record(2, 10_700);
+        hub.sample(10_900); // same second: nothing yet
         hub.sample(11_000);
-        record(4);
+        record(4, 12_000);
         hub.sample(13_000); // two seconds passed: 4 messages spread over them
         assert_eq!(
-            hub.topic_series("s", node, 4),
-            vec![None, Some(5.0), Some(2.0), Some(2.0)]
+            hub.topic_series("s", node, 5),
+            vec![Some(2.0), Some(1.0), Some(5.0), Some(2.0), Some(2.0)]
         );
         // Another node resets the watch; the old one reads as unknown.
         let other = hub.with_source("s", |s| s.model.tree.find("a/b").unwrap());
         hub.watch_topic("s", other, 13_000);
         assert_eq!(hub.topic_series("s", node, 1), vec![None]);
+        // A node whose history dropped messages starts where it is exact: a/b keeps 100 of
+        // its 107 messages, the oldest kept at 10.7 s, so seconds from 11 on are known.
+        record(95, 12_500);
+        hub.watch_topic("s", node, 13_100);
+        assert_eq!(
+            hub.topic_series("s", node, 5),
+            vec![None, None, None, Some(0.0), Some(99.0)]
+        );
     }
 }

@@ -309,6 +309,55 @@ impl TopicTree {
         found
     }
 
+    /// Messages per second at and below `id` for the seconds `from..to`, counted from the kept
+    /// histories. A topic that dropped old messages only vouches for the seconds after its oldest
+    /// kept one (after its last message, when it keeps none), so the answer starts at the first
+    /// second every topic below covers exactly: `(that second, its counts up to to)`. Gives up
+    /// (`None`) beyond `max_nodes` nodes, so a selection never holds the lock for long.
+    pub fn recent_counts(
+        &self,
+        id: NodeId,
+        from: u64,
+        to: u64,
+        max_nodes: usize,
+    ) -> Option<(u64, Vec<u64>)> {
+        let mut counts = vec![0u64; to.saturating_sub(from) as usize];
+        let mut exact_from = from;
+        let mut stack = vec![id];
+        let mut visited = 0usize;
+        while let Some(at) = stack.pop() {
+            visited += 1;
+            if visited > max_nodes {
+                return None;
+            }
+            let node = self.nodes.get(at as usize)?;
+            stack.extend(node.children.iter().copied());
+            if node.own_count == 0 || node.own_last_time_ms / 1000 < from {
+                continue; // nothing of this topic falls in the window
+            }
+            if (node.history.len() as u64) < node.own_count {
+                let oldest = node
+                    .history
+                    .iter()
+                    .next()
+                    .map_or(node.own_last_time_ms, |m| m.time_ms);
+                exact_from = exact_from.max(oldest / 1000 + 1);
+            }
+            for message in node.history.iter().rev() {
+                let second = message.time_ms / 1000;
+                if second < from {
+                    break;
+                }
+                if second < to {
+                    counts[(second - from) as usize] += 1;
+                }
+            }
+        }
+        let exact_from = exact_from.min(to);
+        counts.drain(..(exact_from - from) as usize);
+        Some((exact_from, counts))
+    }
+
     /// Sorts a node's children by name if new ones arrived since the last sort.
     pub fn sort_children(&mut self, id: NodeId) {
         let Some(node) = self.nodes.get(id as usize) else {
@@ -394,6 +443,45 @@ mod tests {
         let recent = tree.find("t/49").unwrap();
         assert!(!tree.node(recent).unwrap().history.is_empty());
         assert_eq!(tree.node(ROOT).unwrap().subtree_count, 1000);
+    }
+
+    #[test]
+    fn recent_counts_come_from_the_histories_and_only_where_they_are_exact() {
+        let limits = HistoryLimits {
+            per_topic_messages: 3,
+            ..HistoryLimits::default()
+        };
+        let mut tree = TopicTree::new(limits);
+        // a/x: one message in each of the seconds 10, 11, 12 (kept whole).
+        for second in 10..13 {
+            at(&mut tree, "a/x", b"1", second * 1000);
+        }
+        // a/y: two in second 11 and one in 12, also whole.
+        at(&mut tree, "a/y", b"1", 11_100);
+        at(&mut tree, "a/y", b"1", 11_200);
+        at(&mut tree, "a/y", b"1", 12_000);
+        let a = tree.find("a").unwrap();
+        assert_eq!(
+            tree.recent_counts(a, 9, 13, 100),
+            Some((9, vec![0, 1, 3, 2]))
+        );
+        // a/z dropped its oldest message (kept: 12.5 s, 13 s, 13.5 s), so seconds up to 12
+        // are no longer exact for the subtree; a/x alone still is.
+        for time in [12_000, 12_500, 13_000, 13_500] {
+            at(&mut tree, "a/z", b"1", time);
+        }
+        assert_eq!(tree.recent_counts(a, 9, 14, 100), Some((13, vec![2])));
+        let x = tree.find("a/x").unwrap();
+        assert_eq!(
+            tree.recent_counts(x, 9, 14, 100),
+            Some((9, vec![0, 1, 1, 1, 0]))
+        );
+        // A topic whose history was cleared vouches only for the time after its last message;
+        // one whose last message is older than the window does not matter at all.
+        tree.clear_history(x);
+        assert_eq!(tree.recent_counts(x, 9, 14, 100), Some((13, vec![0])));
+        assert_eq!(tree.recent_counts(x, 13, 15, 100), Some((13, vec![0, 0])));
+        assert_eq!(tree.recent_counts(a, 9, 14, 2), None, "too many nodes");
     }
 
     #[test]
