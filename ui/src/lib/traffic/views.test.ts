@@ -125,4 +125,42 @@ describe('traffic views in both languages', () => {
     unmount(tree);
     target.remove();
   });
+
+  it('topic tree: the arrows move the selection and keep it on screen', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      ...frame.rows[0]!,
+      id: i + 1,
+      name: `t${i}`,
+      topic: `t${i}`,
+      hasChildren: false,
+      expanded: false,
+    }));
+    const many: TrafficFrame = { ...frame, rows, rowCount: 40 };
+    const picked: string[] = [];
+    const target = document.createElement('div');
+    document.body.append(target);
+    const tree = mount(TopicTree, {
+      target,
+      props: {
+        platform,
+        source: 'broker',
+        frame: many,
+        selected: rows[9]!,
+        onselect: (row) => picked.push(row.topic),
+      },
+    });
+    await settle();
+    const viewport = target.querySelector('[data-testid="topic-tree"]') as HTMLElement;
+    Object.defineProperty(viewport, 'clientHeight', { value: 240 }); // ten rows of 24 px
+    const key = (name: string) =>
+      viewport.dispatchEvent(new KeyboardEvent('keydown', { key: name, bubbles: true }));
+    key('ArrowDown');
+    expect(picked).toEqual(['t10']);
+    expect(viewport.scrollTop).toBe(11 * 24 - 240); // row 10 just fits at the bottom
+    key('ArrowUp');
+    expect(picked).toEqual(['t10', 't8']);
+    expect(viewport.scrollTop, 'row 8 was already on screen').toBe(11 * 24 - 240);
+    unmount(tree);
+    target.remove();
+  });
 });
