@@ -598,6 +598,24 @@ fn a_walk_through_an_external_mosquitto_with_a_device_like_publisher() {
     );
     assert_eq!(chart, json!(true), "the rate chart renders");
     window.screenshot(&screenshot_dir().join("walk-diff.png"));
+
+    // Chart the temperature itself: the JSON field the message offers, read by the backend from
+    // every kept message; a message without it is counted as skipped, not drawn.
+    window.fill("[data-testid='chart-value']", "/celsius");
+    window.wait_for_text("[data-testid='value-note']", |t| {
+        t == "2 values in the last 2 messages"
+    });
+    publish(&port, "plant/line1/temp", "sensor rebooting");
+    window.wait_for_text("[data-testid='value-note']", |t| {
+        t == "2 values in the last 3 messages"
+    });
+    let chart = window.execute(
+        "const img = document.querySelector('[data-testid=rate-chart-image]');\
+         return [img.alt, img.complete && img.naturalWidth > 100];",
+        json!([]),
+    );
+    assert_eq!(chart, json!(["A value of the messages over time", true]));
+    window.screenshot(&screenshot_dir().join("walk-value-chart.png"));
 }
 
 #[test]

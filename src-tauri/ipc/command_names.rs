@@ -16,6 +16,7 @@
     "traffic_notices",
     "traffic_packets",
     "traffic_chart",
+    "traffic_value_chart",
     "session_list",
     "session_save",
     "session_delete",

@@ -43,6 +43,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             traffic::traffic_notices,
             traffic::traffic_packets,
             traffic::traffic_chart,
+            traffic::traffic_value_chart,
             session::session_list,
             session::session_save,
             session::session_delete,

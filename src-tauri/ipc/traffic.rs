@@ -473,8 +473,8 @@ pub struct ChartLabels {
 }
 
 /// A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
-/// and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second
-/// since it was selected (charting starts at the first request for it).
+/// and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second,
+/// from the kept messages as far back as they are complete, then sampled each second.
 #[tauri::command]
 #[specta::specta]
 pub fn traffic_chart(
@@ -553,4 +553,64 @@ pub fn traffic_chart(
             .map_err(chart_error)
         }
     }
+}
+
+/// A value chart and what went into it.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueChartImage {
+    pub svg: String,
+    /// Messages that held a number at the pointer (the points drawn).
+    pub points: u32,
+    /// Kept messages that did not (not numbers, broken JSON, larger than 64 KiB).
+    pub skipped: u32,
+}
+
+/// One number over the topic's kept messages (the last 100), as SVG: the whole payload read as a
+/// number when `pointer` is empty, else the JSON field it names (`/sensors/0/celsius`). Times on
+/// the x axis are shown at `utc_offset_minutes` from UTC (the viewer's clock); `label` is the
+/// legend, in the UI's language.
+#[tauri::command(async)]
+#[specta::specta]
+#[allow(clippy::too_many_arguments)] // each is one plain value the UI passes
+pub fn traffic_value_chart(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    node: u32,
+    pointer: String,
+    dark: bool,
+    width: u32,
+    height: u32,
+    utc_offset_minutes: i32,
+    label: String,
+) -> Result<ValueChartImage, IpcError> {
+    use crate::traffic::values::{check_pointer, value_points};
+    check_pointer(&pointer).map_err(|e| IpcError::new(ErrorCode::InvalidInput, e.to_string()))?;
+    let found = hub.with_source(&source, |s| {
+        let node = s.model.tree.node(node)?;
+        let (points, skipped) = value_points(&node.history, &pointer);
+        Some((points, skipped))
+    });
+    let Some((points, skipped)) = found else {
+        return Err(IpcError::new(
+            ErrorCode::NotFound,
+            "that topic is no longer in the tree",
+        ));
+    };
+    let topic = hub.with_source(&source, |s| s.model.tree.topic_of(node));
+    let svg = crate::charts::value_svg(&crate::charts::ValueChart {
+        title: &topic,
+        label: &label,
+        points: &points,
+        utc_offset_minutes,
+        width,
+        height,
+        dark,
+    })
+    .map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
+    Ok(ValueChartImage {
+        svg,
+        points: points.len() as u32,
+        skipped: skipped as u32,
+    })
 }

@@ -6,6 +6,7 @@
 //! - [`tree`]: the topic tree with counts, previews, rates and histories.
 //! - [`history`]: bounded per-topic history and the global memory limit.
 //! - [`rates`]: exact per-second windows and compact per-topic rate estimates.
+//! - [`values`]: numbers read out of payloads, for value charts.
 //! - [`view`]: the tree flattened by what is expanded or filtered, served as row windows.
 //! - [`source`]: one source's whole model (tree, global rates, packet log, clients seen).
 
@@ -15,6 +16,7 @@ pub mod packet;
 pub mod rates;
 pub mod source;
 pub mod tree;
+pub mod values;
 pub mod view;
 
 pub use packet::{Direction, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};

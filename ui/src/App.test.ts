@@ -134,6 +134,11 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
       },
     ],
     trafficChart: async () => '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+    trafficValueChart: async () => ({
+      svg: '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+      points: 1,
+      skipped: 0,
+    }),
     saveToDownloads: async (name) => `/tmp/${name}`,
     sessionList: async () => ({
       sessions: [],
@@ -248,6 +253,36 @@ describe('App shell', () => {
     (log?.querySelector('tbody tr') as HTMLElement).click();
     await settle();
     expect(text(target, 'packet-detail')).toContain('home/temp');
+    destroy();
+  });
+
+  it('charts a JSON field of the selected topic instead of its rate, until another is selected', async () => {
+    const trafficChart = vi.fn(async () => '<svg xmlns="http://www.w3.org/2000/svg"></svg>');
+    const trafficValueChart = vi.fn(async () => ({
+      svg: '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+      points: 3,
+      skipped: 1,
+    }));
+    const { target, destroy } = render(fakePlatform({ trafficChart, trafficValueChart }));
+    await settle();
+    (target.querySelector('[role="treeitem"]') as HTMLElement).click();
+    await settle();
+    const pick = target.querySelector('[data-testid="chart-value"]') as HTMLSelectElement;
+    expect([...pick.options].map((o) => o.textContent)).toEqual(['Message rate', 'Value: /t']);
+    expect(trafficValueChart).not.toHaveBeenCalled();
+    pick.value = '/t';
+    pick.dispatchEvent(new Event('change', { bubbles: true }));
+    await settle();
+    const call = trafficValueChart.mock.calls[0] as unknown[];
+    expect(call.slice(0, 3)).toEqual(['broker', 3, '/t']);
+    expect(call[6]).toBe(-new Date().getTimezoneOffset());
+    expect(text(target, 'value-note')).toBe('3 values in the last 4 messages');
+    // Back to the rate.
+    pick.value = 'rate';
+    pick.dispatchEvent(new Event('change', { bubbles: true }));
+    await settle();
+    expect(target.querySelector('[data-testid="value-note"]')).toBeNull();
+    expect((trafficChart.mock.calls.at(-1) as unknown[] | undefined)?.[1]).toBe(3);
     destroy();
   });
 

@@ -46,4 +46,28 @@ describe('RateChart', () => {
     target.remove();
     setLocale('en');
   });
+
+  it('charts a value of the messages and says when none holds a number', async () => {
+    const platform = {
+      trafficValueChart: vi.fn(async () => ({ svg: '<svg></svg>', points: 0, skipped: 5 })),
+    } as unknown as Platform;
+    setLocale('zh-CN');
+    const target = document.createElement('div');
+    document.body.append(target);
+    const chart = mount(RateChart, {
+      target,
+      props: { platform, source: 'broker', node: 4, value: '', name: 'plant/temp' },
+    });
+    await settle();
+    const call = vi.mocked(platform.trafficValueChart).mock.calls[0]!;
+    expect(call.slice(0, 3)).toEqual(['broker', 4, '']);
+    expect(call[7]).toBe('负载');
+    expect(target.querySelector('[data-testid="value-note"]')?.textContent).toBe(
+      '保留的消息中 负载 处都没有数值',
+    );
+    expect(target.querySelector('img')?.getAttribute('alt')).toBe('消息中的数值随时间变化');
+    unmount(chart);
+    target.remove();
+    setLocale('en');
+  });
 });

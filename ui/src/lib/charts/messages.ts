@@ -1,4 +1,4 @@
-// Strings of the rate charts, in both languages.
+// Strings of the rate and value charts, in both languages.
 import type { Catalog } from '../i18n/index.svelte';
 
 export const chartMessages: Catalog = {
@@ -15,6 +15,14 @@ export const chartMessages: Catalog = {
     'charts.unit': 'msg/s',
     'charts.seconds': 's',
     'charts.saved-to': 'Saved to {path}',
+    'charts.value-alt': 'A value of the messages over time',
+    'charts.value-payload': 'payload',
+    'charts.value-count': '{points} values in the last {total} messages',
+    'charts.value-none': 'None of the kept messages holds a number at {field}',
+    'charts.pick': 'Chart',
+    'charts.pick-rate': 'Message rate',
+    'charts.pick-payload': 'Value: the payload',
+    'charts.pick-field': 'Value: {pointer}',
   },
   'zh-CN': {
     'charts.alt': '每秒消息数随时间变化',
@@ -29,5 +37,13 @@ export const chartMessages: Catalog = {
     'charts.unit': '条/秒',
     'charts.seconds': '秒',
     'charts.saved-to': '已保存到 {path}',
+    'charts.value-alt': '消息中的数值随时间变化',
+    'charts.value-payload': '负载',
+    'charts.value-count': '最近 {total} 条消息中有 {points} 个数值',
+    'charts.value-none': '保留的消息中 {field} 处都没有数值',
+    'charts.pick': '图表',
+    'charts.pick-rate': '消息速率',
+    'charts.pick-payload': '数值：整个负载',
+    'charts.pick-field': '数值：{pointer}',
   },
 };

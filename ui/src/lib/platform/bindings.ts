@@ -57,10 +57,17 @@ export const commands = {
 	trafficPackets: (source: string, count: number, client: string, kind: PacketKind | null) => typedError<PacketPage_Serialize, IpcError>(__TAURI_INVOKE("traffic_packets", { source, count, client, kind })),
 	/**
 	 *  A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
-	 *  and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second
-	 *  since it was selected (charting starts at the first request for it).
+	 *  and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second,
+	 *  from the kept messages as far back as they are complete, then sampled each second.
 	 */
 	trafficChart: (source: string, node: number | null, dark: boolean, width: number, height: number, labels: ChartLabels) => typedError<string, IpcError>(__TAURI_INVOKE("traffic_chart", { source, node, dark, width, height, labels })),
+	/**
+	 *  One number over the topic's kept messages (the last 100), as SVG: the whole payload read as a
+	 *  number when `pointer` is empty, else the JSON field it names (`/sensors/0/celsius`). Times on
+	 *  the x axis are shown at `utc_offset_minutes` from UTC (the viewer's clock); `label` is the
+	 *  legend, in the UI's language.
+	 */
+	trafficValueChart: (source: string, node: number, pointer: string, dark: boolean, width: number, height: number, utcOffsetMinutes: number, label: string) => typedError<ValueChartImage, IpcError>(__TAURI_INVOKE("traffic_value_chart", { source, node, pointer, dark, width, height, utcOffsetMinutes, label })),
 	/**  Every session, and where profiles and passwords are kept. */
 	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
 	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
@@ -788,6 +795,15 @@ export type TreeRow = {
 export type UserProperty = {
 	key: string,
 	value: string,
+};
+
+/**  A value chart and what went into it. */
+export type ValueChartImage = {
+	svg: string,
+	/**  Messages that held a number at the pointer (the points drawn). */
+	points: number,
+	/**  Kept messages that did not (not numbers, broken JSON, larger than 64 KiB). */
+	skipped: number,
 };
 
 /**  The last will: published by the broker when the session ends without a DISCONNECT. */

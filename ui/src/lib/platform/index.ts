@@ -7,6 +7,7 @@ import type {
   BrokerSettingsInput,
   BrokerStatus_Serialize,
   ChartLabels,
+  ValueChartImage,
   ClientView,
   ErrorCode,
   IpcError,
@@ -68,6 +69,7 @@ export type Will = Will_Serialize;
 
 export type {
   ChartLabels,
+  ValueChartImage,
   AppInfo,
   BrokerSettingsInput,
   ClientView,
@@ -175,6 +177,20 @@ export interface Platform {
     height: number,
     labels: ChartLabels,
   ): Promise<string>;
+  /**
+   * One number over a topic's kept messages, as SVG: the payload itself (pointer '') or the JSON
+   * field a pointer names ('/sensors/0/celsius'); with how many messages held one.
+   */
+  trafficValueChart(
+    source: string,
+    node: number,
+    pointer: string,
+    dark: boolean,
+    width: number,
+    height: number,
+    utcOffsetMinutes: number,
+    label: string,
+  ): Promise<ValueChartImage>;
   /** Every session, and where profiles and passwords are kept. */
   sessionList(): Promise<SessionsOverview>;
   /** Creates (empty id) or updates a profile; password: null keeps the stored one, '' removes it. */
@@ -256,6 +272,10 @@ const tauriPlatform: Platform = {
   saveToDownloads: (fileName, bytes) => unwrap(commands.saveToDownloads(fileName, toBase64(bytes))),
   trafficChart: (source, node, dark, width, height, labels) =>
     unwrap(commands.trafficChart(source, node, dark, width, height, labels)),
+  trafficValueChart: (source, node, pointer, dark, width, height, utcOffsetMinutes, label) =>
+    unwrap(
+      commands.trafficValueChart(source, node, pointer, dark, width, height, utcOffsetMinutes, label),
+    ),
   sessionList: () => commands.sessionList(),
   sessionSave: (profile, password) => unwrap(commands.sessionSave(profile, password)),
   sessionDelete: async (id) => {
@@ -298,6 +318,7 @@ const unavailablePlatform: Platform = {
   trafficPackets: unavailable,
   saveToDownloads: unavailable,
   trafficChart: unavailable,
+  trafficValueChart: unavailable,
   sessionList: unavailable,
   sessionSave: unavailable,
   sessionDelete: unavailable,
