@@ -584,20 +584,20 @@ pub fn traffic_value_chart(
     utc_offset_minutes: i32,
     label: String,
 ) -> Result<ValueChartImage, IpcError> {
-    use crate::traffic::values::{check_pointer, value_points};
+    use crate::traffic::values::{check_pointer, kept_payloads, value_points};
     check_pointer(&pointer).map_err(|e| IpcError::new(ErrorCode::InvalidInput, e.to_string()))?;
     let found = hub.with_source(&source, |s| {
-        let node = s.model.tree.node(node)?;
-        let (points, skipped) = value_points(&node.history, &pointer);
-        Some((points, skipped))
+        let kept = kept_payloads(&s.model.tree.node(node)?.history);
+        Some((s.model.tree.topic_of(node), kept))
     });
-    let Some((points, skipped)) = found else {
+    let Some((topic, kept)) = found else {
         return Err(IpcError::new(
             ErrorCode::NotFound,
             "that topic is no longer in the tree",
         ));
     };
-    let topic = hub.with_source(&source, |s| s.model.tree.topic_of(node));
+    // Parsed with the model unlocked: ingestion never waits for a chart.
+    let (points, skipped) = value_points(&kept, &pointer);
     let svg = crate::charts::value_svg(&crate::charts::ValueChart {
         title: &topic,
         label: &label,

@@ -4,6 +4,7 @@
 //! is skipped, never an error, and large payloads are not parsed at all.
 
 use super::history::History;
+use bytes::Bytes;
 use serde_json::Value;
 
 /// Payloads larger than this are skipped (telemetry values come in small messages; parsing
@@ -56,14 +57,22 @@ fn number_in_text(text: &str) -> Option<f64> {
     }
 }
 
-/// The values in a topic's kept messages, oldest first, as (time in ms, value), and how many
-/// messages held none.
-pub fn value_points(history: &History, pointer: &str) -> (Vec<(u64, f64)>, usize) {
-    let mut points = Vec::with_capacity(history.len());
+/// A topic's kept payloads with their times, oldest first: cheap to take under the model's lock
+/// (the payloads are shared, not copied), so the parsing happens after it is released.
+pub fn kept_payloads(history: &History) -> Vec<(u64, Bytes)> {
+    history
+        .iter()
+        .map(|m| (m.time_ms, m.payload.clone()))
+        .collect()
+}
+
+/// The values in kept payloads, oldest first, as (time in ms, value), and how many held none.
+pub fn value_points(kept: &[(u64, Bytes)], pointer: &str) -> (Vec<(u64, f64)>, usize) {
+    let mut points = Vec::with_capacity(kept.len());
     let mut skipped = 0;
-    for message in history.iter() {
-        match value_of(&message.payload, pointer) {
-            Some(value) => points.push((message.time_ms, value)),
+    for (time_ms, payload) in kept {
+        match value_of(payload, pointer) {
+            Some(value) => points.push((*time_ms, value)),
             None => skipped += 1,
         }
     }
@@ -138,7 +147,7 @@ mod tests {
             );
         }
         assert_eq!(
-            value_points(&history, ""),
+            value_points(&kept_payloads(&history), ""),
             (vec![(1000, 1.0), (3000, 2.5)], 1)
         );
     }
