@@ -588,6 +588,11 @@ fn a_walk_through_an_external_mosquitto_with_a_device_like_publisher() {
     window.screenshot(&screenshot_dir().join("walk-image.png"));
 
     window.click("[data-topic='plant/line1/temp']");
+    // The webview's clipboard takes the topic from a click (a user gesture).
+    window.click("[data-testid='copy-topic']");
+    window.wait_for_text("[data-testid='copy-note']", |t| {
+        t == "Topic copied to the clipboard."
+    });
     window.click("[data-testid='view-diff']");
     let diff = window.wait_for_text("[data-testid='payload-diff']", |t| t.contains("21"));
     assert!(diff.contains("20.5") && diff.contains("21"), "{diff}");

@@ -61,9 +61,9 @@ describe('RateChart', () => {
     await settle();
     const call = vi.mocked(platform.trafficValueChart).mock.calls[0]!;
     expect(call.slice(0, 3)).toEqual(['broker', 4, '']);
-    expect(call[7]).toBe('负载');
+    expect(call[7]).toBe('载荷');
     expect(target.querySelector('[data-testid="value-note"]')?.textContent).toBe(
-      '保留的消息中 负载 处都没有数值',
+      '保留的消息中 载荷 处都没有数值',
     );
     expect(target.querySelector('img')?.getAttribute('alt')).toBe('消息中的数值随时间变化');
     unmount(chart);

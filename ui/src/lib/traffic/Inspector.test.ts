@@ -243,6 +243,26 @@ describe('payload inspector', () => {
     destroy();
   });
 
+  it('copies the topic and the payload and says whether the clipboard took them', async () => {
+    const writeText = vi.fn(async (_text: string) => {});
+    vi.stubGlobal('navigator', { clipboard: { writeText } });
+    const { target, destroy } = render([message(utf8('21.5'))], 'home/<b>temp</b>');
+    await settle();
+    byTestId(target, 'copy-topic')!.click();
+    await settle();
+    expect(writeText).toHaveBeenLastCalledWith('home/<b>temp</b>');
+    expect(byTestId(target, 'copy-note')?.textContent).toBe('Topic copied to the clipboard.');
+    byTestId(target, 'copy-payload')!.click();
+    await settle();
+    expect(writeText).toHaveBeenLastCalledWith('21.5');
+    expect(byTestId(target, 'copy-note')?.textContent).toBe('Payload copied to the clipboard.');
+    writeText.mockRejectedValueOnce(new Error('not allowed'));
+    byTestId(target, 'copy-topic')!.click();
+    await settle();
+    expect(byTestId(target, 'copy-note')?.textContent).toBe('Could not copy: not allowed');
+    destroy();
+  });
+
   it('switches language at run time', async () => {
     const { target, destroy } = render([message(utf8('hello'))]);
     await settle();
