@@ -10,8 +10,8 @@ use mqtt_workbench::session::payload::PayloadInput;
 use mqtt_workbench::session::profile::{MessageProperties, UserProperty, Will};
 use mqtt_workbench::session::secrets::Secrets;
 use mqtt_workbench::session::{
-    ConnectionState, MqttVersion, Profile, PublishRequest, SessionError, SessionManager,
-    SessionView, Subscription, SubscriptionStatus, TransportKind,
+    AnswerPacket, ConnectionState, MqttVersion, Profile, PublishRequest, SessionError,
+    SessionManager, SessionView, Subscription, SubscriptionStatus, TransportKind,
 };
 use mqtt_workbench::traffic::hub::TrafficHub;
 use mqtt_workbench::traffic::source::SourceLimits;
@@ -489,7 +489,7 @@ fn tls_with_a_test_ca_client_certificates_and_untrusted_brokers() {
     let view = h.wait_state(&untrusted, "failed", |s| {
         matches!(s, ConnectionState::Failed { .. })
     });
-    let ConnectionState::Failed { code, reason } = view.state else {
+    let ConnectionState::Failed { code, reason, .. } = view.state else {
         unreachable!()
     };
     assert_eq!(code, ErrorCode::Tls);
@@ -562,11 +562,16 @@ fn bad_credentials_fail_with_the_connack_code_in_words() {
             let ConnectionState::Failed {
                 code: class,
                 reason,
+                answer,
             } = view.state
             else {
                 unreachable!()
             };
             assert_eq!(class, ErrorCode::AuthFailed, "{reason}");
+            // The code itself travels beside the words, for the UI's other languages.
+            let answer = answer.expect("the broker's answer");
+            assert_eq!(answer.packet, AnswerPacket::Connack);
+            assert_eq!(format!("0x{:02x}", answer.code), code);
             assert!(
                 reason.contains(&format!("[CONNACK code {code}]")),
                 "{reason}"
@@ -584,6 +589,35 @@ fn bad_credentials_fail_with_the_connack_code_in_words() {
 }
 
 #[test]
+fn a_broker_disconnect_is_explained_with_its_reason_code() {
+    // The embedded broker ends an MQTT 5 connection that sends a packet over its limit with
+    // DISCONNECT "packet too large".
+    let broker = TestBroker::start(BrokerSettings {
+        max_packet_size: 1024,
+        ..BrokerSettings::default()
+    });
+    let h = Harness::new();
+    let mut p = profile("oversize", broker.address.port(), MqttVersion::V5);
+    p.auto_reconnect = false;
+    let id = h.add(p, None);
+    h.online(&id);
+    h.publish(&id, text("big/x", &"x".repeat(4096), 0))
+        .expect("sent: within the session's own limit");
+    let view = h.wait_state(&id, "failed", |s| {
+        matches!(s, ConnectionState::Failed { .. })
+    });
+    let ConnectionState::Failed { reason, answer, .. } = view.state else {
+        unreachable!()
+    };
+    assert!(reason.contains("[DISCONNECT code 0x95]"), "{reason}");
+    let answer = answer.expect("the broker's answer");
+    assert_eq!(
+        (answer.packet, answer.code),
+        (AnswerPacket::Disconnect, 0x95)
+    );
+}
+
+#[test]
 fn unreachable_brokers_are_explained_and_retried() {
     let h = Harness::new();
     let closed = support::mosquitto::free_port();
@@ -596,12 +630,14 @@ fn unreachable_brokers_are_explained_and_retried() {
         code,
         reason,
         attempt,
+        answer,
         ..
     } = view.state
     else {
         unreachable!()
     };
     assert_eq!(code, ErrorCode::Unreachable);
+    assert_eq!(answer, None, "a refused port is not a broker's answer");
     assert!(
         reason.contains("connection refused") && reason.contains(&closed.to_string()),
         "{reason}"
@@ -701,7 +737,7 @@ fn bad_filters_and_topics_are_refused_before_anything_is_sent() {
         .expect("sent");
     wait_until("a refused subscription", || {
         h.sessions.get(&id).expect("s").subscriptions.iter().any(|s| {
-            matches!(&s.status, SubscriptionStatus::Refused { reason } if reason.contains("shared"))
+            matches!(&s.status, SubscriptionStatus::Refused { reason, code: 0x9E } if reason.contains("shared"))
         })
     });
     // Live change and removal.
@@ -1022,7 +1058,7 @@ fn a_packet_over_the_sessions_limit_stops_it_with_the_reason_instead_of_looping(
     let view = h.wait_state(&id, "failed", |s| {
         matches!(s, ConnectionState::Failed { .. })
     });
-    let ConnectionState::Failed { code, reason } = view.state else {
+    let ConnectionState::Failed { code, reason, .. } = view.state else {
         unreachable!()
     };
     assert_eq!(code, ErrorCode::Protocol, "{reason}");

@@ -9,7 +9,9 @@
 use super::dial;
 use super::profile::{MessageProperties, MqttVersion, Profile, RetainHandling, Subscription};
 use super::tap::{self, LocalEndpoint, Observed, SessionTraffic, TapContext};
-use super::{random_id, source_id, words, ConnectionState, SessionError};
+use super::{
+    random_id, source_id, words, AnswerPacket, BrokerAnswer, ConnectionState, SessionError,
+};
 use crate::error::ErrorCode;
 use crate::traffic::ProtocolVersion;
 use std::collections::HashMap;
@@ -618,6 +620,8 @@ fn backoff(attempt: u32) -> Duration {
 /// How one connection ended (when the user did not stop it).
 struct Outcome {
     error: SessionError,
+    /// The broker's reason code behind the error, if it gave one.
+    answer: Option<BrokerAnswer>,
     /// Whether trying again can help.
     retry: bool,
     /// Whether it got as far as CONNACK (the backoff starts over then).
@@ -655,6 +659,7 @@ impl Task {
                 self.shared.set(ConnectionState::Failed {
                     code,
                     reason: outcome.error.to_string(),
+                    answer: outcome.answer,
                 });
                 return;
             }
@@ -664,6 +669,7 @@ impl Task {
                 attempt: attempt + 1,
                 code,
                 reason: outcome.error.to_string(),
+                answer: outcome.answer,
             });
             let mut stop = self.stop.clone();
             tokio::select! {
@@ -692,6 +698,7 @@ impl Task {
                 let retry = matches!(error, SessionError::Unreachable(_));
                 return Some(Outcome {
                     error,
+                    answer: None,
                     retry,
                     was_connected: false,
                 });
@@ -752,15 +759,18 @@ impl Task {
                         error: SessionError::Protocol(
                             "the client ended the connection after a protocol error from the broker".into(),
                         ),
+                        answer: None,
                         retry: true,
                         was_connected,
                     });
                 }
                 Ok(Polled::Other) => {}
                 Err(error) => {
+                    let answer = self.answer(&error);
                     let (error, retry) = self.explain(error);
                     return Some(Outcome {
                         error,
+                        answer,
                         retry,
                         was_connected,
                     });
@@ -818,6 +828,28 @@ impl Task {
         // Closing rumqttc's side lets the relay forward what is left, then close the broker's.
         self.eventloop.close();
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut relay.0).await;
+    }
+
+    /// The broker's reason code behind a failed connection: its CONNACK refusal, or the
+    /// DISCONNECT it sent before closing.
+    fn answer(&self, error: &PollError) -> Option<BrokerAnswer> {
+        let observed = self.observed();
+        match error {
+            PollError::Refused => Some(BrokerAnswer::new(
+                AnswerPacket::Connack,
+                observed.connack.unwrap_or(0x80),
+            )),
+            PollError::Closed(_) => {
+                observed
+                    .disconnect
+                    .as_ref()
+                    .map(|(code, reason)| BrokerAnswer {
+                        detail: reason.clone().unwrap_or_default(),
+                        ..BrokerAnswer::new(AnswerPacket::Disconnect, *code)
+                    })
+            }
+            _ => None,
+        }
     }
 
     /// Puts a failed connection in words: the CONNACK code, the broker's DISCONNECT reason,

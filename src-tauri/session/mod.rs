@@ -99,9 +99,44 @@ pub enum ConnectionState {
         attempt: u32,
         code: ErrorCode,
         reason: String,
+        /// The broker's reason code behind `reason`, when the broker gave one.
+        answer: Option<BrokerAnswer>,
     },
     /// Stopped for a reason retrying cannot fix (bad credentials, TLS trust, protocol).
-    Failed { code: ErrorCode, reason: String },
+    Failed {
+        code: ErrorCode,
+        reason: String,
+        answer: Option<BrokerAnswer>,
+    },
+}
+
+/// A reason code the broker answered with. The words for it are in `reason` (English); the code
+/// itself lets the UI say it in its own language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct BrokerAnswer {
+    pub packet: AnswerPacket,
+    pub code: u8,
+    /// The broker's own reason string (MQTT 5), as it sent it; empty when it sent none.
+    pub detail: String,
+}
+
+/// Which packet carried a reason code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AnswerPacket {
+    Connack,
+    Suback,
+    Disconnect,
+}
+
+impl BrokerAnswer {
+    pub fn new(packet: AnswerPacket, code: u8) -> BrokerAnswer {
+        BrokerAnswer {
+            packet,
+            code,
+            detail: String::new(),
+        }
+    }
 }
 
 /// How the broker answered a subscription.
@@ -114,8 +149,8 @@ pub enum SubscriptionStatus {
     Pending,
     /// Granted at this QoS.
     Granted { qos: u8 },
-    /// Refused, with the reason in words.
-    Refused { reason: String },
+    /// Refused, with the reason in words and the SUBACK code.
+    Refused { reason: String, code: u8 },
 }
 
 /// A subscription and how the broker answered it.
@@ -299,6 +334,7 @@ impl SessionManager {
                     Some(&code) if code < 0x80 => SubscriptionStatus::Granted { qos: code },
                     Some(&code) => SubscriptionStatus::Refused {
                         reason: words::suback(code),
+                        code,
                     },
                 },
             })

@@ -97,6 +97,54 @@ pub fn disconnect(code: u8) -> String {
 mod tests {
     use super::*;
 
+    /// The codes the UI has Chinese words for, per packet, read from its table.
+    fn translated(packet: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/session/codes.ts");
+        let text = std::fs::read_to_string(path).expect("the UI's code table");
+        let start = text
+            .find(&format!("  {packet}: {{"))
+            .expect("a section per packet");
+        let section = &text[start..];
+        let section = &section[..section.find("\n  },").expect("section end")];
+        section
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("0x"))
+            .map(|rest| u8::from_str_radix(&rest[..2], 16).expect("a hex code"))
+            .collect()
+    }
+
+    #[test]
+    fn every_code_in_words_has_words_in_the_other_language_too() {
+        let words_of = |text: String| text[..text.rfind(" [").unwrap()].to_string();
+        let (connack_codes, suback_codes, disconnect_codes) = (
+            translated("CONNACK"),
+            translated("SUBACK"),
+            translated("DISCONNECT"),
+        );
+        for code in 0..=255u8 {
+            for version in [MqttVersion::V311, MqttVersion::V5] {
+                let text = words_of(connack(version, code).2);
+                if text != "the broker refused the connection" {
+                    assert!(
+                        connack_codes.contains(&code),
+                        "CONNACK 0x{code:02X}: {text}"
+                    );
+                }
+            }
+            let text = words_of(suback(code));
+            if text != "refused by the broker" {
+                assert!(suback_codes.contains(&code), "SUBACK 0x{code:02X}: {text}");
+            }
+            let text = words_of(disconnect(code));
+            if text != "the broker disconnected" {
+                assert!(
+                    disconnect_codes.contains(&code),
+                    "DISCONNECT 0x{code:02X}: {text}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bad_credentials_read_as_such_in_both_versions() {
         let (class, retry, text) = connack(MqttVersion::V311, 4);

@@ -94,6 +94,9 @@ export const commands = {
 };
 
 /* Types */
+/**  Which packet carried a reason code. */
+export type AnswerPacket = "CONNACK" | "SUBACK" | "DISCONNECT";
+
 /**  What the app is and where it runs; shown in the status bar and the about box. */
 export type AppInfo = {
 	name: string,
@@ -101,6 +104,17 @@ export type AppInfo = {
 	tauriVersion: string,
 	os: string,
 	arch: string,
+};
+
+/**
+ *  A reason code the broker answered with. The words for it are in `reason` (English); the code
+ *  itself lets the UI say it in its own language.
+ */
+export type BrokerAnswer = {
+	packet: AnswerPacket,
+	code: number,
+	/**  The broker's own reason string (MQTT 5), as it sent it; empty when it sent none. */
+	detail: string,
 };
 
 /**  New broker settings from the UI. */
@@ -236,7 +250,10 @@ export type ClientView = {
 };
 
 /**  Where a session's connection is. */
-export type ConnectionState = 
+export type ConnectionState = ConnectionState_Serialize | ConnectionState_Deserialize;
+
+/**  Where a session's connection is. */
+export type ConnectionState_Deserialize = 
 /**  Not running. */
 { state: "Disconnected" } | 
 /**  Dialing and waiting for CONNACK. */
@@ -244,9 +261,26 @@ export type ConnectionState =
 /**  CONNACK received (`since`: epoch ms; `resumed`: the broker had a session). */
 { state: "Connected"; since: number; resumed: boolean } | 
 /**  Lost or not reached; trying again at `at` (epoch ms). */
-{ state: "Reconnecting"; at: number; attempt: number; code: ErrorCode; reason: string } | 
+{ state: "Reconnecting"; at: number; attempt: number; code: ErrorCode; reason: string; 
+/**  The broker's reason code behind `reason`, when the broker gave one. */
+answer?: BrokerAnswer | null } | 
 /**  Stopped for a reason retrying cannot fix (bad credentials, TLS trust, protocol). */
-{ state: "Failed"; code: ErrorCode; reason: string };
+{ state: "Failed"; code: ErrorCode; reason: string; answer?: BrokerAnswer | null };
+
+/**  Where a session's connection is. */
+export type ConnectionState_Serialize = 
+/**  Not running. */
+{ state: "Disconnected" } | 
+/**  Dialing and waiting for CONNACK. */
+{ state: "Connecting"; attempt: number } | 
+/**  CONNACK received (`since`: epoch ms; `resumed`: the broker had a session). */
+{ state: "Connected"; since: number; resumed: boolean } | 
+/**  Lost or not reached; trying again at `at` (epoch ms). */
+{ state: "Reconnecting"; at: number; attempt: number; code: ErrorCode; reason: string; 
+/**  The broker's reason code behind `reason`, when the broker gave one. */
+answer: BrokerAnswer | null } | 
+/**  Stopped for a reason retrying cannot fix (bad credentials, TLS trust, protocol). */
+{ state: "Failed"; code: ErrorCode; reason: string; answer: BrokerAnswer | null };
 
 /**  Which way a packet travelled, seen from the source that reports it (the broker or a session). */
 export type Direction = 
@@ -604,7 +638,7 @@ export type SessionView_Deserialize = {
 	url: string,
 	/**  The traffic source its packets and messages go to. */
 	source: string,
-	state: ConnectionState,
+	state: ConnectionState_Deserialize,
 	/**  The client id in use while running (generated when the profile has none). */
 	clientId?: string | null,
 	hasPassword: boolean,
@@ -618,7 +652,7 @@ export type SessionView_Serialize = {
 	url: string,
 	/**  The traffic source its packets and messages go to. */
 	source: string,
-	state: ConnectionState,
+	state: ConnectionState_Serialize,
 	/**  The client id in use while running (generated when the profile has none). */
 	clientId: string | null,
 	hasPassword: boolean,
@@ -663,8 +697,8 @@ export type SubscriptionStatus =
 { status: "Pending" } | 
 /**  Granted at this QoS. */
 { status: "Granted"; qos: number } | 
-/**  Refused, with the reason in words. */
-{ status: "Refused"; reason: string };
+/**  Refused, with the reason in words and the SUBACK code. */
+{ status: "Refused"; reason: string; code: number };
 
 export type SubscriptionView = {
 	filter: string,

@@ -17,7 +17,8 @@ import type {
   PacketRow_Serialize,
   TrafficFrame,
   TreeRow,
-  ConnectionState,
+  BrokerAnswer,
+  ConnectionState_Serialize,
   MessageProperties_Serialize,
   MqttVersion,
   ParsedUrl_Serialize,
@@ -64,10 +65,13 @@ export type MessageProperties = MessageProperties_Serialize;
 export type PublishRequest = PublishRequest_Serialize;
 /** What a connection URL says. */
 export type ParsedUrl = ParsedUrl_Serialize;
+/** Where a session's connection is (every field present). */
+export type ConnectionState = ConnectionState_Serialize;
 export type TlsOptions = TlsOptions_Serialize;
 export type Will = Will_Serialize;
 
 export type {
+  BrokerAnswer,
   ChartLabels,
   ValueChartImage,
   AppInfo,
@@ -79,7 +83,6 @@ export type {
   PacketKind,
   TrafficFrame,
   TreeRow,
-  ConnectionState,
   MqttVersion,
   PasswordStorage,
   PayloadInput,

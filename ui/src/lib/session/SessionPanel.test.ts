@@ -222,7 +222,7 @@ describe('SessionPanel', () => {
               retainHandling: 'SendAlways',
               identifier: null,
             },
-            status: { status: 'Refused', reason: 'not authorized' },
+            status: { status: 'Refused', reason: 'not authorized', code: 0x87 },
           },
         ],
       },
@@ -313,7 +313,7 @@ describe('SessionPanel', () => {
   it('shows the reconnect countdown', async () => {
     const view = sessionView(
       {},
-      { state: 'Reconnecting', at: 5_000, attempt: 2, code: 'Unreachable', reason: 'refused' },
+      { state: 'Reconnecting', at: 5_000, attempt: 2, code: 'Unreachable', reason: 'refused', answer: null },
     );
     const { target } = render(fakePlatform({}), view, { now: 1_500 });
     await settle();
@@ -346,7 +346,7 @@ describe('SessionPanel', () => {
     // A poll: a fresh object for the same session, in a new state, a second later.
     props.session = sessionView(
       { name: 'sensor' },
-      { state: 'Reconnecting', at: 10_000, attempt: 1, code: 'Unreachable', reason: 'refused' },
+      { state: 'Reconnecting', at: 10_000, attempt: 1, code: 'Unreachable', reason: 'refused', answer: null },
     );
     props.now = 1_000;
     await settle();

@@ -3,6 +3,7 @@
 import type { ConnectionState, SubscriptionStatus } from '../platform';
 import { t } from '../i18n/index.svelte';
 import { withKind } from '../i18n/errors';
+import { answerText } from './codes';
 
 /** "09:05:07" in local time. */
 export function clockTime(timeMs: number): string {
@@ -31,10 +32,12 @@ export function describeState(state: ConnectionState, now: number): string {
       return t('session.state.reconnecting', {
         seconds: secondsUntil(state.at, now),
         attempt: state.attempt,
-        reason: withKind(state.code, state.reason),
+        reason: withKind(state.code, answerText(state.answer, state.reason)),
       });
     case 'Failed':
-      return t('session.state.failed', { reason: withKind(state.code, state.reason) });
+      return t('session.state.failed', {
+        reason: withKind(state.code, answerText(state.answer, state.reason)),
+      });
   }
 }
 
@@ -55,6 +58,8 @@ export function describeSubscriptionStatus(status: SubscriptionStatus): string {
     case 'Granted':
       return t('session.sub.status.granted', { qos: status.qos });
     case 'Refused':
-      return t('session.sub.status.refused', { reason: status.reason });
+      return t('session.sub.status.refused', {
+        reason: answerText({ packet: 'SUBACK', code: status.code, detail: '' }, status.reason),
+      });
   }
 }

@@ -244,7 +244,7 @@ describe('payload inspector', () => {
   });
 
   it('copies the topic and the payload and says whether the clipboard took them', async () => {
-    const writeText = vi.fn(async (_text: string) => {});
+    const writeText = vi.fn<(text: string) => Promise<void>>(async () => {});
     vi.stubGlobal('navigator', { clipboard: { writeText } });
     const { target, destroy } = render([message(utf8('21.5'))], 'home/<b>temp</b>');
     await settle();
