@@ -604,12 +604,19 @@ fn a_walk_through_an_external_mosquitto_with_a_device_like_publisher() {
     assert_eq!(chart, json!(true), "the rate chart renders");
     window.screenshot(&screenshot_dir().join("walk-diff.png"));
 
-    // Chart the temperature itself: the JSON field the message offers, read by the backend from
+    // Chart the temperature itself, picked in the JSON tree: the backend reads that field from
     // every kept message; a message without it is counted as skipped, not drawn.
-    window.fill("[data-testid='chart-value']", "/celsius");
+    window.click("[data-testid='view-json']");
+    window.click("[data-testid='json-tree-mode']");
+    window.click("[data-testid='json-chart'][title*='/celsius']");
     window.wait_for_text("[data-testid='value-note']", |t| {
         t == "2 values in the last 2 messages"
     });
+    let picked = window.execute(
+        "return document.querySelector('[data-testid=chart-value]').value;",
+        json!([]),
+    );
+    assert_eq!(picked, json!("/celsius"), "the chart list follows the pick");
     publish(&port, "plant/line1/temp", "sensor rebooting");
     window.wait_for_text("[data-testid='value-note']", |t| {
         t == "2 values in the last 3 messages"

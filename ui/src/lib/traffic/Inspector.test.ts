@@ -34,7 +34,7 @@ const message = (payload: Uint8Array, timeMs = 1_700_000_000_000): StoredMessage
 });
 
 /** Newest first, as the backend sends them. */
-function render(messages: StoredMessage[], topic?: string) {
+function render(messages: StoredMessage[], topic?: string, extra: Record<string, unknown> = {}) {
   const platform = {
     trafficMessages: vi.fn(async () => messages),
     trafficDeleteRetained: vi.fn(async () => 1),
@@ -44,7 +44,7 @@ function render(messages: StoredMessage[], topic?: string) {
   document.body.append(target);
   const inspector = mount(Inspector, {
     target,
-    props: { platform, source: 'broker', row: row(topic) },
+    props: { platform, source: 'broker', row: row(topic), ...extra },
   });
   return {
     target,
@@ -175,6 +175,24 @@ describe('payload inspector', () => {
     expect(tree?.textContent).toContain('2 items');
     expect(tree?.querySelectorAll('details').length).toBe(3);
     expect(target.querySelector('b, script, img')).toBeNull();
+    destroy();
+  });
+
+  it('offers to chart the numbers of the JSON tree by their pointer', async () => {
+    const onchart = vi.fn();
+    const json = '{"a/b":[21.5,{"x":true}],"s":"text"}';
+    const { target, destroy } = render([message(utf8(json))], undefined, { onchart });
+    await settle();
+    await choose(target, 'json');
+    (byTestId(target, 'json-tree-mode') as HTMLButtonElement).click();
+    await settle();
+    const buttons = [...target.querySelectorAll<HTMLButtonElement>('[data-testid="json-chart"]')];
+    expect(buttons.map((b) => b.title)).toEqual(['Chart /a~1b/0 over the kept messages']);
+    buttons[0]!.click();
+    expect(onchart).toHaveBeenCalledWith('/a~1b/0');
+    // The chart list offers the same fields, the closed ones included.
+    const pick = byTestId(target, 'chart-value') as HTMLSelectElement;
+    expect([...pick.options].map((o) => o.value)).toEqual(['rate', '/a~1b/0', '/a~1b/1/x']);
     destroy();
   });
 
