@@ -509,6 +509,35 @@ fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
         t.contains("from-composer")
     });
 
+    // Repeating: the composer keeps publishing while the user watches the tree, until stopped
+    // from the status bar; the tree then holds exactly what was sent.
+    window.click("[data-testid='tab-publish']");
+    window.fill("[data-testid='publish-topic']", "lab/repeat");
+    window.fill("[data-testid='publish-every']", "100");
+    window.click("[data-testid='publish-repeat']");
+    window.click("[data-testid='tab-topics']");
+    window.click("[data-testid='expand-all']");
+    let count = |text: &str| -> u64 {
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    window.wait_for_text("[data-topic='lab/repeat']", |t| count(t) >= 5);
+    window.click("[data-testid='status-repeat'] button");
+    window.click("[data-testid='tab-publish']");
+    let stopped = window.wait_for_text("[data-testid='publish-repeat-stopped']", |t| {
+        t.starts_with("Stopped repeating to lab/repeat after")
+    });
+    let sent: u64 = stopped
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("a count");
+    assert!(sent >= 5, "{stopped}");
+    assert!(window.find("[data-testid='status-repeat']").is_none());
+    window.click("[data-testid='tab-topics']");
+    window.wait_for_text("[data-topic='lab/repeat']", |t| count(t) == sent);
+
     // The session's own packet log: its CONNECT, SUBSCRIBE and the PUBLISH it sent.
     window.click("[data-testid='tab-packets']");
     let log = window.wait_for_text("[data-testid='packet-log']", |t| {

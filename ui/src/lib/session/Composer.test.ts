@@ -186,4 +186,67 @@ describe('Composer', () => {
       expect.objectContaining({ payload: { format: 'base64', data: 'AAH/' } }),
     );
   });
+
+  it('repeats a message every N ms, across remounts, until stopped or refused', async () => {
+    vi.useFakeTimers();
+    try {
+      const sessionPublish = vi.fn(async () => 4);
+      const platform = fakePlatform({ sessionPublish });
+      let target = render(platform, [v5]);
+      await settle();
+      type(byTestId(target, 'publish-topic'), 'sim/temp');
+      type(byTestId(target, 'publish-payload'), '21.5');
+      await settle();
+      const repeat = byTestId<HTMLButtonElement>(target, 'publish-repeat');
+      expect(repeat.disabled, 'no interval yet').toBe(true);
+      type(byTestId(target, 'publish-every'), '20');
+      await settle();
+      expect(repeat.disabled, 'below the shortest interval').toBe(true);
+      type(byTestId(target, 'publish-every'), '100');
+      await settle();
+      repeat.click();
+      await settle();
+      await vi.advanceTimersByTimeAsync(350);
+      await settle();
+      expect(sessionPublish).toHaveBeenCalledTimes(4); // at once, then at 100, 200 and 300 ms
+      expect(sessionPublish.mock.calls[0]).toEqual([
+        'a',
+        expect.objectContaining({ topic: 'sim/temp', payload: { format: 'text', data: '21.5' } }),
+      ]);
+      expect(byTestId(target, 'publish-repeating').textContent).toContain(
+        'Publishing to sim/temp every 100 ms · 4 sent',
+      );
+
+      // Leaving the tab (the composer goes away) does not stop it.
+      cleanup?.();
+      await vi.advanceTimersByTimeAsync(200);
+      expect(sessionPublish).toHaveBeenCalledTimes(6);
+      target = render(platform, [v5]);
+      await settle();
+      byTestId(target, 'publish-stop').click();
+      await settle();
+      await vi.advanceTimersByTimeAsync(500);
+      expect(sessionPublish).toHaveBeenCalledTimes(6);
+      expect(byTestId(target, 'publish-repeat-stopped').textContent).toContain(
+        'Stopped repeating to sim/temp after 6 messages.',
+      );
+
+      // A refused publish (the session went away) stops it with the reason.
+      sessionPublish.mockRejectedValueOnce(new PlatformError('InvalidState', 'not connected'));
+      type(byTestId(target, 'publish-topic'), 'sim/temp');
+      type(byTestId(target, 'publish-payload'), '1');
+      type(byTestId(target, 'publish-every'), '100');
+      await settle();
+      byTestId(target, 'publish-repeat').click();
+      await settle();
+      await vi.advanceTimersByTimeAsync(300);
+      await settle();
+      expect(sessionPublish).toHaveBeenCalledTimes(7);
+      expect(byTestId(target, 'publish-repeat-stopped').textContent).toContain(
+        'Repeating stopped after 0 messages: not connected',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -153,6 +153,13 @@ export const sessionMessages: Catalog = {
     'session.publish.shortcut': 'Ctrl+Enter in the payload sends',
     'session.publish.result': 'Published {bytes} bytes to {topic}',
     'session.publish.result-one': 'Published 1 byte to {topic}',
+    'session.publish.every': 'Repeat every',
+    'session.publish.every-unit': 'ms',
+    'session.publish.repeat': 'Repeat',
+    'session.publish.stop': 'Stop',
+    'session.publish.repeating': 'Publishing to {topic} every {ms} ms · {sent} sent',
+    'session.publish.repeat-stopped': 'Stopped repeating to {topic} after {sent} messages.',
+    'session.publish.repeat-failed': 'Repeating stopped after {sent} messages: {reason}',
 
     // Payload checks
     'session.json.empty':
@@ -331,6 +338,13 @@ export const sessionMessages: Catalog = {
     'session.publish.shortcut': '在内容框中按 Ctrl+Enter 发送',
     'session.publish.result': '已向 {topic} 发布 {bytes} 字节',
     'session.publish.result-one': '已向 {topic} 发布 1 字节',
+    'session.publish.every': '每隔',
+    'session.publish.every-unit': '毫秒重复',
+    'session.publish.repeat': '重复发布',
+    'session.publish.stop': '停止',
+    'session.publish.repeating': '正在每 {ms} 毫秒向 {topic} 发布 · 已发送 {sent} 条',
+    'session.publish.repeat-stopped': '已停止向 {topic} 重复发布，共发送 {sent} 条。',
+    'session.publish.repeat-failed': '重复发布在发送 {sent} 条后停止：{reason}',
 
     // 内容检查
     'session.json.empty': '内容为空，不是有效的 JSON。要发送空消息，请选择“文本”格式。',
