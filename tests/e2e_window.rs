@@ -513,6 +513,8 @@ fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
     // from the status bar; the tree then holds exactly what was sent.
     window.click("[data-testid='tab-publish']");
     window.fill("[data-testid='publish-topic']", "lab/repeat");
+    window.fill("[data-testid='publish-format']", "json");
+    window.fill("[data-testid='publish-payload']", "{\"n\": {{n}}}");
     window.fill("[data-testid='publish-every']", "100");
     window.click("[data-testid='publish-repeat']");
     window.click("[data-testid='tab-topics']");
@@ -537,6 +539,12 @@ fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
     assert!(window.find("[data-testid='status-repeat']").is_none());
     window.click("[data-testid='tab-topics']");
     window.wait_for_text("[data-topic='lab/repeat']", |t| count(t) == sent);
+    // Each message carried its own number: the last one is the count sent.
+    window.click("[data-topic='lab/repeat']");
+    window.click("[data-testid='view-json']");
+    window.wait_for_text("[data-testid='payload']", |t| {
+        t.contains(&format!("\"n\": {sent}"))
+    });
 
     // The session's own packet log: its CONNECT, SUBSCRIBE and the PUBLISH it sent.
     window.click("[data-testid='tab-packets']");

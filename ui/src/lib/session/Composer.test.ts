@@ -195,7 +195,7 @@ describe('Composer', () => {
       let target = render(platform, [v5]);
       await settle();
       type(byTestId(target, 'publish-topic'), 'sim/temp');
-      type(byTestId(target, 'publish-payload'), '21.5');
+      type(byTestId(target, 'publish-payload'), 'reading {{n}}');
       await settle();
       const repeat = byTestId<HTMLButtonElement>(target, 'publish-repeat');
       expect(repeat.disabled, 'no interval yet').toBe(true);
@@ -209,10 +209,15 @@ describe('Composer', () => {
       await vi.advanceTimersByTimeAsync(350);
       await settle();
       expect(sessionPublish).toHaveBeenCalledTimes(4); // at once, then at 100, 200 and 300 ms
-      expect(sessionPublish.mock.calls[0]).toEqual([
-        'a',
-        expect.objectContaining({ topic: 'sim/temp', payload: { format: 'text', data: '21.5' } }),
-      ]);
+      // Each message gets its own number; the form's later edits do not change the repeat.
+      const sent = (sessionPublish.mock.calls as unknown as [string, PublishRequest][]).map(
+        ([id, request]) => [id, request.topic, request.payload],
+      );
+      expect(sent).toEqual(
+        [1, 2, 3, 4].map((n) => ['a', 'sim/temp', { format: 'text', data: `reading ${n}` }]),
+      );
+      type(byTestId(target, 'publish-payload'), 'edited');
+      await settle();
       expect(byTestId(target, 'publish-repeating').textContent).toContain(
         'Publishing to sim/temp every 100 ms · 4 sent',
       );
@@ -221,6 +226,8 @@ describe('Composer', () => {
       cleanup?.();
       await vi.advanceTimersByTimeAsync(200);
       expect(sessionPublish).toHaveBeenCalledTimes(6);
+      expect((sessionPublish.mock.calls.at(-1) as unknown as [string, PublishRequest])[1].payload)
+        .toEqual({ format: 'text', data: 'reading 6' });
       target = render(platform, [v5]);
       await settle();
       byTestId(target, 'publish-stop').click();

@@ -5,6 +5,7 @@ import {
   checkHex,
   checkJson,
   checkPayload,
+  fillPlaceholders,
   lineColumn,
   loadRecentTopics,
   locateJsonError,
@@ -176,5 +177,20 @@ describe('recent topics', () => {
     expect(loadRecentTopics(throwing)).toEqual([]);
     expect(() => saveRecentTopics(['a'], throwing)).not.toThrow();
     expect(loadRecentTopics(undefined)).toEqual([]);
+  });
+});
+
+describe('placeholders', () => {
+  it('fills the number, the time and a random value, and leaves other braces alone', () => {
+    const now = Date.UTC(2026, 10, 26, 9, 5, 7, 123);
+    const text = '{"n": {{n}}, "at": "{{time}}", "ms": {{ms}}, "v": {{random}}, "x": "{{other}}"}';
+    expect(fillPlaceholders(text, 7, now, () => 0.12345)).toBe(
+      '{"n": 7, "at": "2026-11-26T09:05:07.123Z", "ms": 1795683907123, "v": 12.35, "x": "{{other}}"}',
+    );
+  });
+
+  it('checks JSON with its placeholders filled', () => {
+    expect(checkPayload('json', '{"n": {{n}}, "v": {{random}}}')).toBeNull();
+    expect(checkPayload('json', '{"n": {{n}}')).not.toBeNull();
   });
 });

@@ -248,7 +248,8 @@ export function checkBase64(text: string): string | null {
 export function checkPayload(format: PayloadFormat, data: string): string | null {
   switch (format) {
     case 'json':
-      return checkJson(data);
+      // Checked as it will be sent: with its placeholders filled.
+      return checkJson(fillPlaceholders(data, 1, 0, () => 0));
     case 'hex':
       return checkHex(data);
     case 'base64':
@@ -256,6 +257,34 @@ export function checkPayload(format: PayloadFormat, data: string): string | null
     default:
       return null;
   }
+}
+
+/** The formats whose text may hold placeholders (hex, Base64 and files are sent as they are). */
+export const TEMPLATED_FORMATS: readonly PayloadFormat[] = ['text', 'json'];
+
+/**
+ * Fills a payload's placeholders for message number `n`: `{{n}}` the number, `{{time}}` the time
+ * (ISO 8601, UTC), `{{ms}}` the time in ms since the epoch, `{{random}}` a number from 0 to 100
+ * with two decimals. Anything else in double braces is left as it is.
+ */
+export function fillPlaceholders(
+  text: string,
+  n: number,
+  now: number = Date.now(),
+  random: () => number = Math.random,
+): string {
+  return text.replace(/\{\{(n|time|ms|random)\}\}/g, (_, name: string) => {
+    switch (name) {
+      case 'n':
+        return String(n);
+      case 'time':
+        return new Date(now).toISOString();
+      case 'ms':
+        return String(now);
+      default:
+        return (Math.round(random() * 10_000) / 100).toFixed(2);
+    }
+  });
 }
 
 /** A file's bytes (FileReader where Blob.arrayBuffer is missing, as in older webviews). */

@@ -154,6 +154,8 @@ export const sessionMessages: Catalog = {
     'session.publish.result': 'Published {bytes} bytes to {topic}',
     'session.publish.result-one': 'Published 1 byte to {topic}',
     'session.publish.every': 'Repeat every',
+    'session.publish.placeholders':
+      'Placeholders: {{n}} the message number (counts up while repeating), {{time}} ISO time, {{ms}} epoch ms, {{random}} 0–100.',
     'session.publish.every-unit': 'ms',
     'session.publish.repeat': 'Repeat',
     'session.publish.stop': 'Stop',
@@ -339,6 +341,8 @@ export const sessionMessages: Catalog = {
     'session.publish.result': '已向 {topic} 发布 {bytes} 字节',
     'session.publish.result-one': '已向 {topic} 发布 1 字节',
     'session.publish.every': '每隔',
+    'session.publish.placeholders':
+      '占位符：{{n}} 消息序号（重复发布时递增），{{time}} ISO 时间，{{ms}} 毫秒时间戳，{{random}} 0–100 的随机数。',
     'session.publish.every-unit': '毫秒重复',
     'session.publish.repeat': '重复发布',
     'session.publish.stop': '停止',

@@ -23,18 +23,21 @@ export const repeating = $state<{ current: Repeat | null }>({ current: null });
 let timer: ReturnType<typeof setTimeout> | null = null;
 let generation = 0;
 
-/** Starts publishing `request` every `everyMs` ms (replacing any repeat under way). */
+/**
+ * Starts publishing every `everyMs` ms (replacing any repeat under way); `message(n)` gives the
+ * n-th message (from 1), so placeholders can change from one to the next.
+ */
 export function startRepeat(
   platform: Platform,
   sessionId: string,
-  request: PublishRequest,
+  message: (n: number) => PublishRequest,
   everyMs: number,
 ): void {
   stopRepeat();
   const mine = generation;
   const state: Repeat = {
     sessionId,
-    topic: request.topic,
+    topic: message(1).topic,
     everyMs: Math.max(MIN_EVERY_MS, everyMs),
     sent: 0,
     running: true,
@@ -44,7 +47,7 @@ export function startRepeat(
   const current = () => (mine === generation ? repeating.current : null);
   const tick = async () => {
     try {
-      await platform.sessionPublish(sessionId, request);
+      await platform.sessionPublish(sessionId, message((current()?.sent ?? 0) + 1));
       const now = current();
       if (!now) return;
       now.sent += 1;
