@@ -557,6 +557,31 @@ fn a_session_made_in_the_ui_subscribes_inspects_publishes_and_speaks_chinese() {
     );
     window.screenshot(&screenshot_dir().join("session-packets.png"));
 
+    // The log saved for a bug report: JSON Lines, oldest first, CONNECT to the last PUBLISH.
+    window.click("[data-testid='packet-export']");
+    let note = window.wait_for_text("[data-testid='packet-export-note']", |t| {
+        t.starts_with("Saved ")
+    });
+    let saved: Vec<_> = std::fs::read_dir(window.downloads())
+        .expect("the downloads folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(note.ends_with(&saved[0].display().to_string()), "{note}");
+    let text = std::fs::read_to_string(&saved[0]).expect("the saved log");
+    let packets: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        note.contains(&format!("{} packets", packets.len())),
+        "{note}"
+    );
+    assert_eq!(packets[0]["kind"], "Connect", "{}", packets[0]);
+    assert!(packets
+        .iter()
+        .any(|p| p["kind"] == "Publish" && p["topic"] == "lab/repeat"));
+
     // Simplified Chinese at run time, and back.
     window.fill("[data-testid='language']", "zh-CN");
     window.wait_for_text("[data-testid='tab-topics']", |t| t == "主题");

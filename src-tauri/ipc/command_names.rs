@@ -15,6 +15,7 @@
     "traffic_delete_retained",
     "traffic_notices",
     "traffic_packets",
+    "traffic_export_packets",
     "traffic_chart",
     "traffic_value_chart",
     "session_list",

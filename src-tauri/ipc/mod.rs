@@ -42,6 +42,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             traffic::traffic_delete_retained,
             traffic::traffic_notices,
             traffic::traffic_packets,
+            traffic::traffic_export_packets,
             traffic::traffic_chart,
             traffic::traffic_value_chart,
             session::session_list,

@@ -421,39 +421,92 @@ pub fn traffic_packets(
             .model
             .packets()
             .rev()
-            .filter(|p| kind.is_none_or(|k| p.summary.kind == k))
-            .filter(|p| client.is_empty() || p.client_id.contains(client.as_str()))
+            .filter(|p| passes(p, &client, kind))
             .take(count.min(1000) as usize)
-            .map(|p| PacketRow {
-                time_ms: p
-                    .time
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as f64)
-                    .unwrap_or(0.0),
-                direction: p.direction,
-                client_id: p.client_id.to_string(),
-                remote: p.remote.map(|r| r.to_string()),
-                kind: p.summary.kind,
-                packet_id: p.summary.packet_id,
-                qos: p.summary.qos,
-                retain: p.summary.retain,
-                dup: p.summary.dup,
-                topic: p.summary.topic.clone(),
-                payload_len: p.summary.payload_len as u32,
-                size: p.summary.size as u32,
-                reason: p.summary.reason,
-                fields: p
-                    .summary
-                    .fields
-                    .iter()
-                    .map(|(name, value)| PacketField {
-                        name: name.to_string(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-            })
+            .map(packet_row)
             .collect(),
     }))
+}
+
+/// Whether a packet passes the packet view's filters (client id substring, packet type).
+fn passes(
+    packet: &crate::traffic::PacketEvent,
+    client: &str,
+    kind: Option<crate::traffic::PacketKind>,
+) -> bool {
+    kind.is_none_or(|k| packet.summary.kind == k)
+        && (client.is_empty() || packet.client_id.contains(client))
+}
+
+fn packet_row(p: &crate::traffic::PacketEvent) -> PacketRow {
+    PacketRow {
+        time_ms: p
+            .time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as f64)
+            .unwrap_or(0.0),
+        direction: p.direction,
+        client_id: p.client_id.to_string(),
+        remote: p.remote.map(|r| r.to_string()),
+        kind: p.summary.kind,
+        packet_id: p.summary.packet_id,
+        qos: p.summary.qos,
+        retain: p.summary.retain,
+        dup: p.summary.dup,
+        topic: p.summary.topic.clone(),
+        payload_len: p.summary.payload_len as u32,
+        size: p.summary.size as u32,
+        reason: p.summary.reason,
+        fields: p
+            .summary
+            .fields
+            .iter()
+            .map(|(name, value)| PacketField {
+                name: name.to_string(),
+                value: value.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Where an export was saved and how many packets it holds.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PacketExport {
+    pub path: String,
+    pub packets: u32,
+}
+
+/// Saves a source's packet log (what passes the filters, oldest first; the log keeps the latest
+/// 10,000) into the Downloads folder as JSON Lines: one packet per line, with the fields the
+/// packet view shows, for a bug report or a script.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn traffic_export_packets(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: String,
+    client: String,
+    kind: Option<crate::traffic::PacketKind>,
+) -> Result<PacketExport, IpcError> {
+    let rows: Vec<PacketRow> = hub.with_source(&source, |s| {
+        s.model
+            .packets()
+            .filter(|p| passes(p, &client, kind))
+            .map(packet_row)
+            .collect()
+    });
+    let mut lines = Vec::with_capacity(rows.len() * 160);
+    for row in &rows {
+        serde_json::to_writer(&mut lines, row)
+            .map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
+        lines.push(b'\n');
+    }
+    let name = format!("mqtt-packets-{source}.jsonl");
+    let path = crate::downloads::save(&name, &lines).map_err(|e| IpcError::from_coded(&e))?;
+    Ok(PacketExport {
+        path: path.display().to_string(),
+        packets: rows.len() as u32,
+    })
 }
 
 /// The words on a chart, in the UI's language.

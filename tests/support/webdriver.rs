@@ -49,6 +49,8 @@ pub struct AppWindow {
     session: String,
     /// The app's own config directory for this run (profiles), removed afterwards.
     config: Option<tempfile::TempDir>,
+    /// Where this run's exports go (never the user's Downloads folder).
+    downloads: tempfile::TempDir,
 }
 
 impl AppWindow {
@@ -72,6 +74,7 @@ impl AppWindow {
              or run `make test`, which does)",
             driver_path.display()
         );
+        let downloads = tempfile::tempdir().expect("a downloads directory for the app");
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new(&driver_path)
@@ -87,6 +90,7 @@ impl AppWindow {
             // Each run starts with no saved sessions and never touches the user's keychain.
             .env("MQTT_WORKBENCH_CONFIG_DIR", config.path())
             .env("MQTT_WORKBENCH_KEYCHAIN", "off")
+            .env("MQTT_WORKBENCH_DOWNLOAD_DIR", downloads.path())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
@@ -97,6 +101,7 @@ impl AppWindow {
             base,
             session: String::new(),
             config: Some(config),
+            downloads,
         };
         window.wait_for_driver();
         let capabilities = json!({
@@ -323,6 +328,11 @@ impl AppWindow {
 
 impl AppWindow {
     /// Closes the app and hands back its config directory (for a second run).
+    /// The folder the app saves exports into during this run.
+    pub fn downloads(&self) -> &Path {
+        self.downloads.path()
+    }
+
     pub fn close(mut self) -> tempfile::TempDir {
         self.config.take().expect("the config directory")
     }

@@ -134,6 +134,7 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
       },
     ],
     trafficChart: async () => '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+    trafficExportPackets: async () => ({ path: '/tmp/mqtt-packets-broker.jsonl', packets: 12 }),
     trafficValueChart: async () => ({
       svg: '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
       points: 1,

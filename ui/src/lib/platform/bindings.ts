@@ -56,6 +56,12 @@ export const commands = {
 	 */
 	trafficPackets: (source: string, count: number, client: string, kind: PacketKind | null) => typedError<PacketPage_Serialize, IpcError>(__TAURI_INVOKE("traffic_packets", { source, count, client, kind })),
 	/**
+	 *  Saves a source's packet log (what passes the filters, oldest first; the log keeps the latest
+	 *  10,000) into the Downloads folder as JSON Lines: one packet per line, with the fields the
+	 *  packet view shows, for a bug report or a script.
+	 */
+	trafficExportPackets: (source: string, client: string, kind: PacketKind | null) => typedError<PacketExport, IpcError>(__TAURI_INVOKE("traffic_export_packets", { source, client, kind })),
+	/**
 	 *  A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
 	 *  and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second,
 	 *  from the kept messages as far back as they are complete, then sampled each second.
@@ -383,6 +389,12 @@ export type NoticeView_Serialize = {
 	clientId: string,
 	remote: string | null,
 	detail: string,
+};
+
+/**  Where an export was saved and how many packets it holds. */
+export type PacketExport = {
+	path: string,
+	packets: number,
 };
 
 /**  One decoded field of a packet: its name as the specification writes it, and its value. */

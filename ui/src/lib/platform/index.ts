@@ -12,6 +12,7 @@ import type {
   ErrorCode,
   IpcError,
   NoticeView,
+  PacketExport,
   PacketKind,
   PacketPage_Serialize,
   PacketRow_Serialize,
@@ -80,6 +81,7 @@ export type {
   ErrorCode,
   IpcError,
   NoticeView,
+  PacketExport,
   PacketKind,
   TrafficFrame,
   TreeRow,
@@ -167,6 +169,8 @@ export interface Platform {
   trafficNotices(source: string, limit: number): Promise<NoticeView[]>;
   /** The newest packets of the log, filtered by client id (substring) and type. */
   trafficPackets(source: string, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
+  /** Saves the packet log (what passes the filters, oldest first) as JSON Lines in Downloads. */
+  trafficExportPackets(source: string, client: string, kind: PacketKind | null): Promise<PacketExport>;
   /** A topic's stored messages, newest first. */
   trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
   /** Saves bytes as a new file in the Downloads folder; resolves to the path written. */
@@ -273,6 +277,8 @@ const tauriPlatform: Platform = {
   trafficMessages: async (source, node, limit) =>
     decodeMessages((await unwrap(commands.trafficMessages(source, node, limit))) as ArrayBuffer),
   saveToDownloads: (fileName, bytes) => unwrap(commands.saveToDownloads(fileName, toBase64(bytes))),
+  trafficExportPackets: (source, client, kind) =>
+    unwrap(commands.trafficExportPackets(source, client, kind)),
   trafficChart: (source, node, dark, width, height, labels) =>
     unwrap(commands.trafficChart(source, node, dark, width, height, labels)),
   trafficValueChart: (source, node, pointer, dark, width, height, utcOffsetMinutes, label) =>
@@ -321,6 +327,7 @@ const unavailablePlatform: Platform = {
   trafficPackets: unavailable,
   saveToDownloads: unavailable,
   trafficChart: unavailable,
+  trafficExportPackets: unavailable,
   trafficValueChart: unavailable,
   sessionList: unavailable,
   sessionSave: unavailable,

@@ -59,6 +59,10 @@ const frame: TrafficFrame = {
 
 const platform = {
   trafficPackets: async () => page,
+  trafficExportPackets: async (source: string) => ({
+    path: `/home/me/Downloads/mqtt-packets-${source}.jsonl`,
+    packets: 1,
+  }),
   trafficView: async () => {},
   trafficExpand: async () => {},
   trafficExpandAll: async () => {},
@@ -94,6 +98,11 @@ describe('traffic views in both languages', () => {
     );
     (target.querySelector('tbody tr') as HTMLElement).click();
     await settle();
+    (target.querySelector('[data-testid="packet-export"]') as HTMLButtonElement).click();
+    await settle();
+    expect(target.querySelector('[data-testid="packet-export-note"]')?.textContent).toBe(
+      'Saved 1 packet to /home/me/Downloads/mqtt-packets-broker.jsonl',
+    );
     const detail = target.querySelector('[data-testid="packet-detail"]')?.textContent ?? '';
     expect(detail).toContain('1 / true / false');
     expect(detail).toContain('1 byte');
