@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIELD_LIMIT, numericFields, pointerToken } from './fields';
+import { FIELD_LIMIT, isNumberPayload, numericFields, pointerToken } from './fields';
 
 describe('numericFields', () => {
   it('offers the payload itself when it is a number or a boolean', () => {
@@ -34,5 +34,17 @@ describe('numericFields', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20; i++) deep = { d: deep };
     expect(numericFields(deep)).toEqual([]);
+  });
+});
+
+describe('isNumberPayload', () => {
+  it('knows a bare reading from other text', () => {
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    for (const text of ['21.5', ' -7\n', '+3', '1e3', '.5', '5.', 'true', 'false']) {
+      expect(isNumberPayload(bytes(text)), text).toBe(true);
+    }
+    for (const text of ['', 'on', '21.5 C', 'NaN', 'inf', '1,5', '{"a":1}', '1'.repeat(65)]) {
+      expect(isNumberPayload(bytes(text)), text).toBe(false);
+    }
   });
 });

@@ -40,3 +40,13 @@ export function numericFields(value: unknown, limit = FIELD_LIMIT): string[] {
   walk(value, '', 1);
   return found;
 }
+
+/**
+ * Whether a whole payload reads as one number or boolean (`21.5`, ` -7 `, `1e3`, `true`), as a
+ * device publishing a bare reading sends it: such a payload can be charted as itself.
+ */
+export function isNumberPayload(payload: Uint8Array): boolean {
+  if (payload.length === 0 || payload.length > 64) return false;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(payload).trim();
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) || text === 'true' || text === 'false';
+}

@@ -196,6 +196,21 @@ describe('payload inspector', () => {
     destroy();
   });
 
+  it('offers to chart a bare number payload as itself', async () => {
+    const onchart = vi.fn();
+    const { target, destroy } = render([message(utf8('21.5\n'))], undefined, { onchart });
+    await settle();
+    const pick = byTestId(target, 'chart-value') as HTMLSelectElement;
+    expect([...pick.options].map((o) => [o.value, o.textContent])).toEqual([
+      ['rate', 'Message rate'],
+      ['', 'Value: the payload'],
+    ]);
+    pick.value = '';
+    pick.dispatchEvent(new Event('change', { bubbles: true }));
+    expect(onchart).toHaveBeenCalledWith('');
+    destroy();
+  });
+
   it('diffs JSON against the message before it, marking the changed field', async () => {
     const { target, destroy } = render([
       message(utf8('{"t":22,"h":40}'), 2000),
