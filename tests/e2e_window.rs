@@ -649,6 +649,37 @@ fn a_walk_through_an_external_mosquitto_with_a_device_like_publisher() {
     assert_eq!(shown, json!([true, 32]), "the PNG is shown at its size");
     window.screenshot(&screenshot_dir().join("walk-image.png"));
 
+    // A device speaking CBOR: shown decoded, byte strings spelled out.
+    let cbor_file = tempfile::NamedTempFile::new().expect("a temporary file");
+    let mut cbor = vec![0xa2, 0x67];
+    cbor.extend(b"celsius");
+    cbor.push(0xfb);
+    cbor.extend(21.5f64.to_be_bytes());
+    cbor.extend([0x62, b'i', b'd', 0x42, 0x01, 0x02]);
+    std::fs::write(cbor_file.path(), &cbor).expect("write the CBOR payload");
+    let sent = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "plant/line1/cbor",
+            "-f",
+        ])
+        .arg(cbor_file.path())
+        .status()
+        .expect("mosquitto_pub");
+    assert!(sent.success());
+    window.wait_for("[data-topic='plant/line1/cbor']");
+    window.click("[data-topic='plant/line1/cbor']");
+    let decoded = window.wait_for_text("[data-testid='payload']", |t| t.contains("celsius"));
+    assert!(
+        decoded.contains("\"celsius\": 21.5") && decoded.contains("h'0102'"),
+        "{decoded}"
+    );
+    window.screenshot(&screenshot_dir().join("walk-cbor.png"));
+
     window.click("[data-topic='plant/line1/temp']");
     // The webview's clipboard takes the topic from a click (a user gesture).
     window.click("[data-testid='copy-topic']");

@@ -211,6 +211,33 @@ describe('payload inspector', () => {
     destroy();
   });
 
+  it('reads CBOR and MessagePack payloads in diagnostic notation', async () => {
+    const cbor = new Uint8Array([0xa2, 0x61, 0x61, 0x01, 0x61, 0x62, 0x82, 0x02, 0x43, 1, 2, 3]);
+    let view = render([message(cbor)]);
+    await settle();
+    // A CBOR map opens as CBOR; its byte string is spelled out.
+    expect(byTestId(view.target, 'payload')?.textContent).toBe(
+      '{\n  "a": 1,\n  "b": [\n    2,\n    h\'010203\'\n  ]\n}',
+    );
+    expect((byTestId(view.target, 'view-cbor') as HTMLButtonElement).getAttribute('aria-selected'))
+      .toBe('true');
+    view.destroy();
+
+    const msgpack = new Uint8Array([0x82, 0xa1, 0x61, 0x01, 0xa1, 0x62, 0xc3]);
+    view = render([message(msgpack)]);
+    await settle();
+    await choose(view.target, 'msgpack');
+    expect(byTestId(view.target, 'payload')?.textContent).toBe('{\n  "a": 1,\n  "b": true\n}');
+    view.destroy();
+
+    // Text is never offered as CBOR or MessagePack.
+    view = render([message(utf8('7'))]);
+    await settle();
+    expect(byTestId(view.target, 'view-cbor')).toBeNull();
+    expect(byTestId(view.target, 'view-msgpack')).toBeNull();
+    view.destroy();
+  });
+
   it('diffs JSON against the message before it, marking the changed field', async () => {
     const { target, destroy } = render([
       message(utf8('{"t":22,"h":40}'), 2000),
