@@ -19,7 +19,7 @@ fn main_window_shows_the_shell_and_talks_to_the_backend() {
     let window = AppWindow::launch(app_binary());
 
     let heading = window.wait_for("h1");
-    assert_eq!(window.text(&heading), "MQTT Workbench");
+    assert_eq!(window.text(&heading).as_deref(), Some("MQTT Workbench"));
     assert_eq!(window.title(), "MQTT Workbench");
 
     // The status bar is filled from the `app_info` command: this proves the IPC path, the

@@ -195,32 +195,47 @@ impl AppWindow {
         }
     }
 
-    /// Clicks the element matching `css`, waiting for it to exist first.
+    /// Clicks the element matching `css`, waiting for it to exist first. The UI re-renders
+    /// freely, so an element found a moment ago may be gone: then it is looked up again.
     pub fn click(&self, css: &str) {
-        let element = self.wait_for(css);
-        self.call(
-            "POST",
-            &self.session_path(&format!("/element/{element}/click")),
-            Some(json!({})),
-        );
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let element = self.wait_for(css);
+            match self.on_element(
+                "POST",
+                &format!("/element/{element}/click"),
+                Some(json!({})),
+            ) {
+                Some(_) => return,
+                None => assert!(
+                    Instant::now() < deadline,
+                    "`{css}` kept being replaced before it could be clicked"
+                ),
+            }
+        }
     }
 
-    /// The visible text of an element.
-    pub fn text(&self, element: &str) -> String {
-        let value = self.call(
-            "GET",
-            &self.session_path(&format!("/element/{element}/text")),
-            None,
-        );
-        value.as_str().unwrap_or_default().to_string()
+    /// A call on one element: `None` when the element is no longer in the page (a re-render
+    /// replaced it), panicking on any other failure.
+    fn on_element(&self, method: &str, path: &str, body: Option<Value>) -> Option<Value> {
+        match self.try_call(method, &self.session_path(path), body) {
+            Ok(value) => Some(value),
+            Err(error) if error.contains("stale element reference") => None,
+            Err(error) => panic!("WebDriver {method} {path} failed: {error}"),
+        }
+    }
+
+    /// The visible text of an element, or `None` when it is no longer in the page.
+    pub fn text(&self, element: &str) -> Option<String> {
+        let value = self.on_element("GET", &format!("/element/{element}/text"), None)?;
+        Some(value.as_str().unwrap_or_default().to_string())
     }
 
     /// Waits until the element matching `css` shows text satisfying `accept`; returns that text.
     pub fn wait_for_text(&self, css: &str, accept: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Some(element) = self.find(css) {
-                let text = self.text(&element);
+            if let Some(text) = self.find(css).and_then(|element| self.text(&element)) {
                 if accept(&text) {
                     return text;
                 }
