@@ -96,6 +96,8 @@ struct Lines<'a> {
     series: Vec<Line<'a>>,
     /// Mark each point (for values that arrive as separate messages).
     markers: bool,
+    /// Name the lines in a legend (a single line named in the title needs none).
+    legend: bool,
     width: u32,
     height: u32,
     dark: bool,
@@ -143,13 +145,15 @@ fn lines_svg(chart: &Lines<'_>) -> Result<String, ChartError> {
                     .map_err(|e| err(&e))?;
             }
         }
-        ctx.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(bg.mix(0.8))
-            .border_style(grid)
-            .label_font(("sans-serif", 11).into_font().color(&fg))
-            .draw()
-            .map_err(|e| err(&e))?;
+        if chart.legend {
+            ctx.configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(bg.mix(0.8))
+                .border_style(grid)
+                .label_font(("sans-serif", 11).into_font().color(&fg))
+                .draw()
+                .map_err(|e| err(&e))?;
+        }
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
@@ -193,6 +197,7 @@ pub fn rate_svg(chart: &RateChart<'_>) -> Result<String, ChartError> {
         x_labels: 7,
         series,
         markers: false,
+        legend: true,
         width: chart.width,
         height: chart.height,
         dark: chart.dark,
@@ -203,7 +208,7 @@ pub fn rate_svg(chart: &RateChart<'_>) -> Result<String, ChartError> {
 #[derive(Debug, Clone)]
 pub struct ValueChart<'a> {
     pub title: &'a str,
-    /// The legend (which value this is).
+    /// Which value this is (shown after the title).
     pub label: &'a str,
     /// (time in ms since the Unix epoch, value), oldest first.
     pub points: &'a [(u64, f64)],
@@ -215,7 +220,7 @@ pub struct ValueChart<'a> {
 }
 
 /// The narrowest time span a value chart shows.
-const MIN_VALUE_SPAN_MS: f64 = 60_000.0;
+const MIN_VALUE_SPAN_MS: f64 = 10_000.0;
 
 /// `09:05:07` (or `09:05` over spans of more than ten minutes) for a time in ms since the epoch.
 fn clock(ms: f64, offset_minutes: i32, seconds: bool) -> String {
@@ -232,7 +237,7 @@ fn clock(ms: f64, offset_minutes: i32, seconds: bool) -> String {
 /// Draws a value chart as SVG: the values at their arrival times, with clock times below.
 pub fn value_svg(chart: &ValueChart<'_>) -> Result<String, ChartError> {
     let points = chart.points;
-    // At least a minute wide, ending at the newest value: a burst of values stays readable.
+    // At least ten seconds wide, ending at the newest value: a burst of values stays readable.
     let x1 = points
         .last()
         .map_or_else(|| crate::now_ms() as f64, |p| p.0 as f64);
@@ -256,8 +261,13 @@ pub fn value_svg(chart: &ValueChart<'_>) -> Result<String, ChartError> {
     let format = move |v: &f64| clock(*v, offset, with_seconds);
     // A little room on both sides, so the first and last markers are drawn whole.
     let room = (x1 - x0) * 0.02;
+    let title = if chart.label.is_empty() {
+        chart.title.to_string()
+    } else {
+        format!("{} · {}", shorten(chart.title, 40), chart.label)
+    };
     lines_svg(&Lines {
-        title: chart.title,
+        title: &title,
         x: x0 - room..x1 + room,
         y: lo - pad..hi + pad,
         x_desc: "",
@@ -270,6 +280,7 @@ pub fn value_svg(chart: &ValueChart<'_>) -> Result<String, ChartError> {
             IN_COLOR,
         )],
         markers: points.len() <= 200,
+        legend: false,
         width: chart.width,
         height: chart.height,
         dark: chart.dark,
