@@ -179,6 +179,40 @@ fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSett
     Ok(settings)
 }
 
+/// A future that resolves at Ctrl+C (SIGINT) or, on Unix, SIGTERM (a service manager stopping
+/// the broker). The handlers are installed when this is called, not when it is first polled, so
+/// a signal sent as soon as the banner is out is already caught.
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                (Ok(mut interrupt), Err(_)) => {
+                    interrupt.recv().await;
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 /// `mqtt-workbench broker`: the embedded broker alone, logging client activity to stdout.
 fn run_headless_broker(args: &[String]) -> ExitCode {
     let settings = match broker_settings(args) {
@@ -213,6 +247,10 @@ async fn headless_broker(settings: mqtt_workbench::broker::BrokerSettings) -> Ex
             return ExitCode::FAILURE;
         }
     };
+    // One listener for the whole run, in place before the banner: a signal that arrives while
+    // an event is being handled is kept for the next turn, never lost between two listeners.
+    let stop = stop_requested();
+    tokio::pin!(stop);
     let say = |line: String| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -235,7 +273,7 @@ async fn headless_broker(settings: mqtt_workbench::broker::BrokerSettings) -> Ex
     }
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut stop => break,
             event = events.recv() => match event {
                 None => break,
                 Some(BrokerEvent::Packets(_)) => {}

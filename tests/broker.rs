@@ -622,6 +622,33 @@ fn headless_broker_logs_clients_and_stops_on_interrupt() {
 }
 
 #[test]
+fn headless_broker_stops_cleanly_on_terminate_sent_right_after_its_banner() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqtt-workbench"))
+        .args(["broker", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start the headless broker");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let banner = lines.next().expect("a banner line").expect("utf-8");
+    assert!(
+        banner.starts_with("MQTT Workbench broker listening on "),
+        "{banner}"
+    );
+    // At once: the handlers must already be in place (a service manager stopping it).
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(terminated.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "exit status {status}; output {rest:?}");
+    assert_eq!(rest, ["stopping", "stopped"]);
+}
+
+#[test]
 fn a_taken_port_is_reported_or_skipped() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = holder.local_addr().expect("addr").port();
