@@ -87,8 +87,9 @@ lint: deps-ui ui
 	cargo clippy --all-targets $(FEATURES) -- -D warnings
 	cd ui && npm run check && npm run lint
 
+# Time limits turn a hung test into a failure long before CI's own limit (the builds are inside).
 test-rust: ui deps-python
-	cargo test $(FEATURES)
+	timeout 2400 cargo test $(FEATURES)
 
 test-ui: deps-ui
 	cd ui && timeout 900 npm test
@@ -96,7 +97,7 @@ test-ui: deps-ui
 # The real window under a virtual display, driven through tauri-driver and WebKitWebDriver.
 # Screenshots land in target/e2e-screenshots/.
 test-e2e: ui deps-tools
-	PATH="$(CARGO_BIN):$$PATH" xvfb-run -a -s "-screen 0 1280x800x24" \
+	PATH="$(CARGO_BIN):$$PATH" timeout 2400 xvfb-run -a -s "-screen 0 1280x800x24" \
 	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1
 
 # Throughput of the embedded broker against mosquitto, side by side (release build).

@@ -615,10 +615,26 @@ fn headless_broker_logs_clients_and_stops_on_interrupt() {
         .status()
         .expect("kill -INT");
     assert!(interrupted.success());
+    kill_if_still_running(child.id());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("exit");
     assert!(status.success(), "exit status {status}; output {rest:?}");
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+}
+
+/// A broker that ignores the signal would keep the test reading its output forever: after a
+/// generous wait it is killed, so the test fails (killed by SIGKILL) instead of hanging.
+fn kill_if_still_running(pid: u32) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        // Only if the pid is still this broker (not a process that took the number since).
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("mqtt-workbench\0broker") {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
 }
 
 #[test]
@@ -642,6 +658,7 @@ fn headless_broker_stops_cleanly_on_terminate_sent_right_after_its_banner() {
         .status()
         .expect("kill -TERM");
     assert!(terminated.success());
+    kill_if_still_running(child.id());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("exit");
     assert!(status.success(), "exit status {status}; output {rest:?}");
