@@ -51,6 +51,9 @@ pub struct AppWindow {
     config: Option<tempfile::TempDir>,
     /// Where this run's exports go (never the user's Downloads folder).
     downloads: tempfile::TempDir,
+    /// The webview's own data for this run (its local storage: the language last chosen), so
+    /// each run starts as a first start, whatever the developer's own app remembers.
+    _webview_data: tempfile::TempDir,
 }
 
 impl AppWindow {
@@ -75,6 +78,7 @@ impl AppWindow {
             driver_path.display()
         );
         let downloads = tempfile::tempdir().expect("a downloads directory for the app");
+        let webview_data = tempfile::tempdir().expect("a data directory for the webview");
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new(&driver_path)
@@ -91,6 +95,7 @@ impl AppWindow {
             .env("MQTT_WORKBENCH_CONFIG_DIR", config.path())
             .env("MQTT_WORKBENCH_KEYCHAIN", "off")
             .env("MQTT_WORKBENCH_DOWNLOAD_DIR", downloads.path())
+            .env("XDG_DATA_HOME", webview_data.path())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
@@ -102,6 +107,7 @@ impl AppWindow {
             session: String::new(),
             config: Some(config),
             downloads,
+            _webview_data: webview_data,
         };
         window.wait_for_driver();
         let capabilities = json!({

@@ -109,8 +109,11 @@ describe('payload inspector', () => {
     expect(tabs).toEqual(['Text', 'JSON', 'Hex', 'Base64', 'Image', 'Diff']);
     expect((byTestId(target, 'view-image') as HTMLButtonElement).disabled).toBe(true);
     expect((byTestId(target, 'view-diff') as HTMLButtonElement).disabled).toBe(true);
-    await choose(target, 'json');
+    // JSON opens formatted.
+    expect(byTestId(target, 'view-json')?.getAttribute('aria-selected')).toBe('true');
     expect(byTestId(target, 'payload')?.textContent).toBe('{\n  "t": 21.5\n}');
+    await choose(target, 'text');
+    expect(byTestId(target, 'payload')?.textContent).toBe('{"t":21.5}');
     await choose(target, 'base64');
     expect(byTestId(target, 'payload')?.textContent).toBe('eyJ0IjoyMS41fQ==');
     await choose(target, 'hex');
