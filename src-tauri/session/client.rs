@@ -766,8 +766,7 @@ impl Task {
                 }
                 Ok(Polled::Other) => {}
                 Err(error) => {
-                    let answer = self.answer(&error);
-                    let (error, retry) = self.explain(error);
+                    let (error, retry, answer) = self.explain(error);
                     return Some(Outcome {
                         error,
                         answer,
@@ -830,11 +829,11 @@ impl Task {
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut relay.0).await;
     }
 
-    /// The broker's reason code behind a failed connection: its CONNACK refusal, or the
-    /// DISCONNECT it sent before closing.
-    fn answer(&self, error: &PollError) -> Option<BrokerAnswer> {
-        let observed = self.observed();
-        match error {
+    /// Puts a failed connection in words: the CONNACK code, the broker's DISCONNECT reason,
+    /// or what happened to the socket; with the broker's reason code itself when it gave one.
+    fn explain(&self, error: PollError) -> (SessionError, bool, Option<BrokerAnswer>) {
+        let observed = self.observed().clone();
+        let answer = match &error {
             PollError::Refused => Some(BrokerAnswer::new(
                 AnswerPacket::Connack,
                 observed.connack.unwrap_or(0x80),
@@ -849,14 +848,8 @@ impl Task {
                     })
             }
             _ => None,
-        }
-    }
-
-    /// Puts a failed connection in words: the CONNACK code, the broker's DISCONNECT reason,
-    /// or what happened to the socket.
-    fn explain(&self, error: PollError) -> (SessionError, bool) {
-        let observed = self.observed().clone();
-        match error {
+        };
+        let (error, retry) = match error {
             PollError::Refused => {
                 let code = observed.connack.unwrap_or(0x80);
                 let (class, retry, text) = words::connack(self.profile.version, code);
@@ -938,6 +931,7 @@ impl Task {
                 SessionError::Protocol(format!("protocol error: {}", shorten(&text, 300))),
                 true,
             ),
-        }
+        };
+        (error, retry, answer)
     }
 }

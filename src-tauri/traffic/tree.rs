@@ -292,19 +292,25 @@ impl TopicTree {
         }
     }
 
+    /// `id` and every node below it, depth first (nothing for an unknown id).
+    pub fn subtree(&self, id: NodeId) -> impl Iterator<Item = (NodeId, &Node)> {
+        let mut stack = vec![id];
+        std::iter::from_fn(move || loop {
+            let at = stack.pop()?;
+            if let Some(node) = self.nodes.get(at as usize) {
+                stack.extend(node.children.iter().copied());
+                return Some((at, node));
+            }
+        })
+    }
+
     /// The topics at and below `id` that hold a retained message.
     pub fn retained_below(&self, id: NodeId) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut stack = vec![id];
-        while let Some(at) = stack.pop() {
-            let Some(node) = self.nodes.get(at as usize) else {
-                continue;
-            };
-            if node.retained {
-                found.push(self.topic_of(at));
-            }
-            stack.extend(node.children.iter().copied());
-        }
+        let mut found: Vec<String> = self
+            .subtree(id)
+            .filter(|(_, node)| node.retained)
+            .map(|(at, _)| self.topic_of(at))
+            .collect();
         found.sort();
         found
     }
@@ -321,17 +327,13 @@ impl TopicTree {
         to: u64,
         max_nodes: usize,
     ) -> Option<(u64, Vec<u64>)> {
+        self.nodes.get(id as usize)?;
         let mut counts = vec![0u64; to.saturating_sub(from) as usize];
         let mut exact_from = from;
-        let mut stack = vec![id];
-        let mut visited = 0usize;
-        while let Some(at) = stack.pop() {
-            visited += 1;
-            if visited > max_nodes {
+        for (visited, (_, node)) in self.subtree(id).enumerate() {
+            if visited >= max_nodes {
                 return None;
             }
-            let node = self.nodes.get(at as usize)?;
-            stack.extend(node.children.iter().copied());
             if node.own_count == 0 || node.own_last_time_ms / 1000 < from {
                 continue; // nothing of this topic falls in the window
             }

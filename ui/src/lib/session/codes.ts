@@ -86,11 +86,6 @@ const WORDS: Partial<Record<Locale, { words: Words; code: string; colon: string 
   'zh-CN': { words: ZH_CN, code: '代码', colon: '：' },
 };
 
-/** Every code with words in a language (for tests). */
-export function knownCodes(language: Locale): Words | undefined {
-  return WORDS[language]?.words;
-}
-
 /** The broker's answer in the current language, or `english` where there are no words for it. */
 export function answerText(answer: BrokerAnswer | null | undefined, english: string): string {
   const language = WORDS[locale()];
