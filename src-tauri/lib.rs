@@ -18,27 +18,16 @@
 pub mod broker;
 pub mod charts;
 pub mod downloads;
-pub mod error;
 pub mod files;
 pub mod ipc;
 pub mod secrets;
 pub mod session;
-pub mod topic;
 pub mod traffic;
 
-pub use error::ErrorCode;
+pub use workbench_wire::{error, now_ms, topic, ErrorCode};
 
 /// Name of the product as users see it (window title, logs, headless banner).
 pub const PRODUCT_NAME: &str = "MQTT Workbench";
-
-/// Milliseconds since the Unix epoch (0 for a clock set before it): the time every event,
-/// rate and state in the app is stamped with.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Installs the one rustls crypto provider this build carries (ring). rumqttc and rumqttd both use
 /// rustls; with no process default installed, TLS setup fails at run time.

@@ -18,7 +18,7 @@ pub mod saved;
 pub mod server;
 pub mod service;
 pub mod stats;
-pub mod wire;
+pub use workbench_wire as wire;
 
 pub use door::DoorSettings;
 pub use stats::ClientInfo;

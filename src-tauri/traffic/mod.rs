@@ -12,7 +12,7 @@
 
 pub mod history;
 pub mod hub;
-pub mod packet;
+pub use workbench_wire::packet;
 pub mod rates;
 pub mod source;
 pub mod tree;

@@ -4,7 +4,7 @@
 //! (and refuse one that is too large before buffering it) and to read the fields the packet log
 //! shows. Full decoding, for the few packets the door rewrites, uses rumqttc's codecs.
 
-use crate::traffic::{PacketKind, PacketSummary, ProtocolVersion};
+use crate::packet::{PacketKind, PacketSummary, ProtocolVersion};
 
 /// Where a packet starts and ends in a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -548,7 +548,7 @@ pub fn push_user_property(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(value.as_bytes());
 }
 
-pub use crate::traffic::packet::Field;
+use crate::packet::Field;
 
 /// The name of an MQTT 5 property.
 fn property_name(id: usize) -> &'static str {

@@ -1,8 +1,12 @@
-//! Error codes shared by every module: the small, stable vocabulary the UI acts on.
+//! Error codes shared by every crate: the small, stable vocabulary the UI acts on.
 //!
-//! Each module keeps its own `thiserror` enum with the detail; each maps its variants onto one
+//! Each crate keeps its own `thiserror` enum with the detail; each maps its variants onto one
 //! [`ErrorCode`]. The IPC layer sends `{ code, message }` so the UI can tell a port in use from a
 //! wrong password without parsing text. Never add a code the UI would not treat differently.
+//!
+//! The codes live in the lowest crate, not in the app core, because lower layers carry them in
+//! their own types: a session's connection state holds the code of its last failure, and topic
+//! validation classifies its errors.
 
 use serde::Serialize;
 

@@ -1,0 +1,36 @@
+//! The protocol layer below everyone: what one MQTT packet on the wire is, how packets are framed
+//! and read without copies, what makes a topic name or filter valid, and the small vocabulary of
+//! error codes every layer maps its failures onto.
+//!
+//! - [`packet`]: the packet event every packet-level view is built from ([`PacketEvent`]); the
+//!   broker's front door and the client sessions both produce them, so neither imports the other.
+//! - framing (re-exported here): where a packet ends ([`frame`]), its essentials ([`summarize`]),
+//!   its fields for the packet log ([`describe`]) and the few encoders the door needs.
+//! - [`topic`]: topic names and filters, validation and matching, per the specification.
+//! - [`error`]: [`ErrorCode`], the failures the UI acts on, and the [`Coded`] trait.
+//!
+//! Sans-I/O: no sockets, no files, no async runtime. It must never depend on another crate of
+//! the workspace.
+
+pub mod error;
+mod framing;
+pub mod packet;
+pub mod topic;
+
+pub use error::{Coded, ErrorCode};
+pub use framing::{
+    ack_codes, connect_protocol_level, describe, encode_publish, encode_qos0_publish,
+    encode_varint, frame, insert_empty_properties, parse_publish, publish_properties,
+    push_user_property, subscription_filters, summarize, walk_publish_properties, Frame,
+    PublishProperty, PublishView, WireError,
+};
+pub use packet::{Direction, Field, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};
+
+/// Milliseconds since the Unix epoch (0 for a clock set before it): the time every event,
+/// rate and state in the app is stamped with.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
