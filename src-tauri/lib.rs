@@ -16,11 +16,11 @@
 //! that tests and benchmarks drive without a window.
 
 pub mod broker;
-pub mod charts;
+pub use workbench_charts as charts;
 pub mod downloads;
 pub mod files;
 pub mod ipc;
-pub mod secrets;
+pub use workbench_secrets as secrets;
 pub mod session;
 pub mod traffic;
 

@@ -240,7 +240,7 @@ pub fn value_svg(chart: &ValueChart<'_>) -> Result<String, ChartError> {
     // At least ten seconds wide, ending at the newest value: a burst of values stays readable.
     let x1 = points
         .last()
-        .map_or_else(|| crate::now_ms() as f64, |p| p.0 as f64);
+        .map_or_else(|| workbench_wire::now_ms() as f64, |p| p.0 as f64);
     let x0 = points
         .first()
         .map_or(x1, |p| p.0 as f64)
