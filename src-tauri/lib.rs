@@ -22,7 +22,13 @@ pub mod files;
 pub mod ipc;
 pub use workbench_secrets as secrets;
 pub mod session;
-pub mod traffic;
+/// Transitional: the traffic model's crate and the hub, under their old path.
+pub mod traffic {
+    pub use workbench_traffic::*;
+    pub use workbench_wire::packet;
+    pub use workbench_wire::{Direction, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};
+    pub mod hub;
+}
 
 pub use workbench_wire::{error, now_ms, topic, ErrorCode};
 

@@ -3,7 +3,7 @@
 //! frame costs only the rows on screen.
 
 use super::tree::{NodeId, TopicTree, ROOT};
-use crate::topic::{self, TopicError};
+use workbench_wire::topic::{self, TopicError};
 use std::collections::HashSet;
 
 /// What the tree shows.

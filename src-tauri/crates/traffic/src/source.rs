@@ -2,7 +2,7 @@
 //! its messages, its packet log and the clients it has seen. Everything here is bounded.
 
 use super::history::HistoryLimits;
-use super::packet::{Direction, PacketEvent, PacketKind};
+use workbench_wire::{Direction, PacketEvent, PacketKind};
 use super::rates::RateWindow;
 use super::tree::{Incoming, TopicTree};
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -226,7 +226,7 @@ impl SourceModel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::packet::PacketSummary;
+    use workbench_wire::PacketSummary;
     use super::*;
     use std::time::{Duration, SystemTime};
 

@@ -2,7 +2,9 @@
 //! clients and subscriptions seen, and the packet log. Fed over bounded channels; memory is capped
 //! everywhere and nothing grows with uptime. Pure Rust: never imports `tauri`.
 //!
-//! - [`packet`]: what one packet on the wire was (shared with the broker and the sessions).
+//! The model is built from [`workbench_wire::PacketEvent`]s and knows nothing of who produced
+//! them: it must never depend on the broker or the sessions (the app core's hub feeds it).
+//!
 //! - [`tree`]: the topic tree with counts, previews, rates and histories.
 //! - [`history`]: bounded per-topic history and the global memory limit.
 //! - [`rates`]: exact per-second windows and compact per-topic rate estimates.
@@ -11,12 +13,8 @@
 //! - [`source`]: one source's whole model (tree, global rates, packet log, clients seen).
 
 pub mod history;
-pub mod hub;
-pub use workbench_wire::packet;
 pub mod rates;
 pub mod source;
 pub mod tree;
 pub mod values;
 pub mod view;
-
-pub use packet::{Direction, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};

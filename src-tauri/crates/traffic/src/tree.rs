@@ -206,7 +206,7 @@ impl TopicTree {
     pub fn record_with(
         &mut self,
         message: &Incoming<'_>,
-        properties: Option<Box<[super::packet::Field]>>,
+        properties: Option<Box<[workbench_wire::Field]>>,
     ) -> NodeId {
         let id = self.node_for(message.topic);
         self.messages += 1;

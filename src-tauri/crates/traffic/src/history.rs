@@ -14,7 +14,7 @@ pub struct StoredMessage {
     pub retain: bool,
     pub payload: Bytes,
     /// MQTT 5 properties, where the reporter decoded them (sessions); none on the broker's path.
-    pub properties: Option<Box<[super::packet::Field]>>,
+    pub properties: Option<Box<[workbench_wire::Field]>>,
 }
 
 impl StoredMessage {

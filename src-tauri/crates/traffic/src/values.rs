@@ -82,7 +82,7 @@ pub fn value_points(kept: &[(u64, Bytes)], pointer: &str) -> (Vec<(u64, f64)>, u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traffic::history::{HistoryLimits, StoredMessage};
+    use crate::history::{HistoryLimits, StoredMessage};
 
     #[test]
     fn plain_numbers_json_fields_booleans_and_numeric_strings() {
