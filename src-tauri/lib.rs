@@ -18,10 +18,10 @@
 pub mod broker;
 pub use workbench_charts as charts;
 pub mod downloads;
-pub mod files;
+pub use workbench_session::files;
 pub mod ipc;
 pub use workbench_secrets as secrets;
-pub mod session;
+pub use workbench_session as session;
 /// Transitional: the traffic model's crate and the hub, under their old path.
 pub mod traffic {
     pub use workbench_traffic::*;

@@ -2,12 +2,12 @@
 //! its messages, its packet log and the clients it has seen. Everything here is bounded.
 
 use super::history::HistoryLimits;
-use workbench_wire::{Direction, PacketEvent, PacketKind};
 use super::rates::RateWindow;
 use super::tree::{Incoming, TopicTree};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
+use workbench_wire::{Direction, PacketEvent, PacketKind};
 
 /// Limits of one source's model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,9 +226,9 @@ impl SourceModel {
 
 #[cfg(test)]
 mod tests {
-    use workbench_wire::PacketSummary;
     use super::*;
     use std::time::{Duration, SystemTime};
+    use workbench_wire::PacketSummary;
 
     fn publish(client: &str, topic: &str, payload: &[u8], second: u64) -> PacketEvent {
         PacketEvent {

@@ -3,8 +3,8 @@
 //! frame costs only the rows on screen.
 
 use super::tree::{NodeId, TopicTree, ROOT};
-use workbench_wire::topic::{self, TopicError};
 use std::collections::HashSet;
+use workbench_wire::topic::{self, TopicError};
 
 /// What the tree shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

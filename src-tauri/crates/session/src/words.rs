@@ -1,8 +1,8 @@
 //! Reason and return codes in words: what a CONNACK, SUBACK or DISCONNECT code means to the
 //! person who sees it, for MQTT 3.1.1 return codes and MQTT 5 reason codes alike.
 
-use crate::error::ErrorCode;
-use crate::session::profile::MqttVersion;
+use crate::profile::MqttVersion;
+use workbench_wire::ErrorCode;
 
 /// What a refused CONNACK means: the error class, whether retrying can help, and the words.
 pub fn connack(version: MqttVersion, code: u8) -> (ErrorCode, bool, String) {

@@ -1,6 +1,10 @@
 //! Client sessions: the user's own MQTT clients (rumqttc) to the embedded broker or any external
 //! broker, with reconnect, live subscriptions and a complete packet log. Never imports `tauri`.
 //!
+//! Each session reports its packets as [`workbench_wire::PacketEvent`]s over a bounded channel
+//! ([`SessionTraffic`]); the app core feeds them to the traffic model. This crate must never
+//! depend on the broker or the traffic model.
+//!
 //! - [`profile`]: what a connection is (host, transport, version, will, TLS...) and its checks;
 //!   connection URLs as users write them.
 //! - [`store`]: the profiles file (human-readable JSON, written atomically), never passwords.
@@ -10,13 +14,16 @@
 //!   log holds CONNECT, pings and retransmissions exactly as they crossed the wire.
 //! - [`client`]: one running session: rumqttc's event loop, backoff, re-subscribing.
 //! - [`payload`]: payload input (text, JSON, hex, base64, a file) into bytes, with precise errors.
+//! - [`files`]: writing the app's own files atomically (the profiles here, the broker's settings
+//!   in the app core).
 
 pub mod client;
 pub mod dial;
+pub mod files;
 pub mod payload;
 pub mod profile;
-/// Passwords (shared with the broker's users): see [`crate::secrets`].
-pub use crate::secrets;
+/// Passwords (shared with the broker's users): see [`workbench_secrets`].
+pub use workbench_secrets as secrets;
 pub mod store;
 pub mod tap;
 pub mod words;
@@ -24,7 +31,6 @@ pub mod words;
 pub use profile::{MqttVersion, Profile, Subscription, TransportKind};
 pub use tap::SessionTraffic;
 
-use crate::error::{Coded, ErrorCode};
 use client::{Client, Running};
 use payload::PayloadInput;
 use profile::MessageProperties;
@@ -35,6 +41,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
+use workbench_wire::{Coded, ErrorCode};
 
 /// Why a session operation failed, in words; each maps onto an [`ErrorCode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -273,7 +280,7 @@ impl SessionManager {
                     (Vec::new(), Some(e.to_string()))
                 }
                 Err(store::LoadError::Invalid(e)) => {
-                    let stamp = crate::now_ms() / 1000;
+                    let stamp = workbench_wire::now_ms() / 1000;
                     let aside = path.with_extension(format!("json.broken-{stamp}"));
                     let note = match std::fs::rename(path, &aside) {
                         Ok(()) => format!("{e}; it was kept as {}", aside.display()),
@@ -570,9 +577,11 @@ impl SessionManager {
     /// Publishes a message from a connected session. Returns the payload size sent.
     pub async fn publish(&self, id: &str, request: PublishRequest) -> Result<usize, SessionError> {
         let (profile, client) = self.running_client(id)?;
-        crate::topic::validate_name(&request.topic).map_err(|e| SessionError::InvalidTopic {
-            topic: request.topic.clone(),
-            reason: e.to_string(),
+        workbench_wire::topic::validate_name(&request.topic).map_err(|e| {
+            SessionError::InvalidTopic {
+                topic: request.topic.clone(),
+                reason: e.to_string(),
+            }
         })?;
         if request.qos > 2 {
             return Err(SessionError::InvalidInput(format!(

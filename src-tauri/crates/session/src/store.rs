@@ -79,7 +79,7 @@ pub fn save(path: &Path, profiles: &[Profile]) -> Result<(), SessionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::profile::{MqttVersion, Subscription};
+    use crate::profile::{MqttVersion, Subscription};
 
     #[test]
     fn profiles_round_trip_without_passwords() {

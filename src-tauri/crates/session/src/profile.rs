@@ -5,8 +5,8 @@
 //! are not part of a profile: they live in the OS keychain (see [`super::secrets`]).
 
 use super::SessionError;
-use crate::topic;
 use serde::{Deserialize, Serialize};
+use workbench_wire::topic;
 
 /// The largest maximum packet size MQTT can express (a four-byte remaining length: 256 MB).
 pub const MAX_PACKET_SIZE_CEILING: u32 = 268_435_455;

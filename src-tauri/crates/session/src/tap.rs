@@ -8,8 +8,6 @@
 //! already-dialed broker stream.
 
 use super::dial::Upstream;
-use crate::broker::wire;
-use crate::traffic::{Direction, PacketEvent, PacketKind, ProtocolVersion};
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
+use workbench_wire as wire;
+use workbench_wire::{Direction, PacketEvent, PacketKind, ProtocolVersion};
 
 /// Packets a session reports to the traffic model, in batches.
 #[derive(Debug)]
@@ -80,7 +80,7 @@ impl TapContext {
             Ok(summary) => summary,
             Err(e) => {
                 // Relayed all the same; rumqttc or the broker will refuse it with its own error.
-                let mut s = crate::traffic::PacketSummary::new(
+                let mut s = workbench_wire::PacketSummary::new(
                     frame.kind().unwrap_or(PacketKind::Disconnect),
                     frame.len(),
                 );
@@ -117,7 +117,7 @@ impl TapContext {
     fn observe(
         &self,
         direction: Direction,
-        summary: &crate::traffic::PacketSummary,
+        summary: &workbench_wire::PacketSummary,
         packet: &[u8],
         frame: &wire::Frame,
     ) {

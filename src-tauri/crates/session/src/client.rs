@@ -12,14 +12,14 @@ use super::tap::{self, LocalEndpoint, Observed, SessionTraffic, TapContext};
 use super::{
     random_id, source_id, words, AnswerPacket, BrokerAnswer, ConnectionState, SessionError,
 };
-use crate::error::ErrorCode;
-use crate::traffic::ProtocolVersion;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use workbench_wire::ErrorCode;
+use workbench_wire::ProtocolVersion;
 
 /// Filters sent in one SUBSCRIBE when (re)subscribing several.
 const FILTERS_PER_SUBSCRIBE: usize = 64;
@@ -36,7 +36,7 @@ const FLUSH_TIMEOUT_SECS: u64 = 60;
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
 fn now_ms() -> f64 {
-    crate::now_ms() as f64
+    workbench_wire::now_ms() as f64
 }
 
 fn qos4(qos: u8) -> rumqttc::QoS {
@@ -654,7 +654,7 @@ impl Task {
             if outcome.was_connected {
                 attempt = 1;
             }
-            let code = crate::error::Coded::code(&outcome.error);
+            let code = workbench_wire::Coded::code(&outcome.error);
             if !(outcome.retry && self.profile.auto_reconnect) {
                 self.shared.set(ConnectionState::Failed {
                     code,
