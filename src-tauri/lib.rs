@@ -15,7 +15,13 @@
 //! Only [`ipc`] and the app assembly in this file import `tauri`; everything else is plain Rust
 //! that tests and benchmarks drive without a window.
 
-pub mod broker;
+/// Transitional: the broker's crate, and its service and saved settings, under their old path.
+pub mod broker {
+    pub use workbench_broker::*;
+    pub use workbench_wire as wire;
+    pub mod saved;
+    pub mod service;
+}
 pub use workbench_charts as charts;
 pub mod downloads;
 pub use workbench_session::files;

@@ -1,13 +1,13 @@
 //! Broker-wide counters, the registry of connected clients, and the `$SYS` values built from them
 //! (in mosquitto's topic layout, so existing dashboards and habits carry over).
 
-use crate::traffic::{Direction, PacketKind, PacketSummary, ProtocolVersion};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
+use workbench_wire::{Direction, PacketKind, PacketSummary, ProtocolVersion};
 
 /// Counters kept with relaxed atomics: each is independent, and readers only need a recent value.
 #[derive(Debug, Default)]

@@ -6,7 +6,11 @@
 //! departs from the MQTT specification. It must never import `tauri`, and never trust a byte a
 //! peer sends.
 //!
-//! - [`wire`]: framing and light decoding, without copies (the hot path).
+//! Each packet is reported as a [`workbench_wire::PacketEvent`] inside a [`BrokerEvent`]; the
+//! app core feeds them to the traffic model. This crate must never depend on the traffic model or
+//! the sessions.
+//!
+//! - [`workbench_wire`]: framing and light decoding, without copies (the hot path).
 //! - [`codec`]: full decoding and encoding of the packets the door rewrites or answers itself.
 //! - [`door`]: the per-connection protocol state machine: bytes in, bytes and events out.
 
@@ -14,22 +18,18 @@ pub mod codec;
 pub mod door;
 pub mod engine;
 pub mod listeners;
-pub mod saved;
 pub mod server;
-pub mod service;
 pub mod stats;
-pub use workbench_wire as wire;
 
 pub use door::DoorSettings;
 pub use stats::ClientInfo;
 
-use crate::error::{Coded, ErrorCode};
-use crate::traffic::{PacketEvent, ProtocolVersion};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
+use workbench_wire::{self as wire, Coded, ErrorCode, PacketEvent, ProtocolVersion};
 
 /// The MQTT port every client tries first.
 pub const DEFAULT_PORT: u16 = 1883;

@@ -3,13 +3,13 @@
 //! `$SYS` and validate filters), and the acknowledgements the door answers on its own. Decoding
 //! uses rumqttc's codecs for each version; the door's own small replies are encoded here.
 
-use super::wire::{encode_varint, WireError};
-use crate::traffic::ProtocolVersion;
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4;
 use rumqttc::v5::mqttbytes::v5;
 use rumqttc::v5::mqttbytes::QoS as QoS5;
 use rumqttc::QoS as QoS4;
+use workbench_wire::ProtocolVersion;
+use workbench_wire::{encode_varint, WireError};
 
 fn malformed(_: impl std::fmt::Debug) -> WireError {
     WireError::Malformed("the packet does not decode")

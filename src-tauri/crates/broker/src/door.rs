@@ -21,12 +21,12 @@
 //!   on the way out and applies the rules, acknowledging the engine itself where it downgrades.
 
 use super::codec::{self, ConnectPacket, RequestedFilter, SubscribePacket};
-use super::wire::{self, Frame, WireError};
-use crate::topic;
-use crate::traffic::{Direction, PacketKind, PacketSummary, ProtocolVersion};
 use bytes::BytesMut;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use workbench_wire::topic;
+use workbench_wire::{self as wire, Frame, WireError};
+use workbench_wire::{Direction, PacketKind, PacketSummary, ProtocolVersion};
 
 /// The user property the door adds to every publish it hands the engine. A client cannot
 /// forge it: the door removes any such property a client sends.
@@ -90,7 +90,7 @@ struct SubscriptionOptions {
     existed: bool,
 }
 
-use crate::now_ms;
+use workbench_wire::now_ms;
 
 fn ack(first: u8, packet_id: u16) -> [u8; 4] {
     let id = packet_id.to_be_bytes();

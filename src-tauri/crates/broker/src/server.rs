@@ -6,7 +6,6 @@ use super::door::{CloseReason, Door, DoorSettings, Output};
 use super::engine::Engine;
 use super::stats::{BrokerState, ClientInfo};
 use super::BrokerEvent;
-use crate::traffic::PacketEvent;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use workbench_wire::PacketEvent;
 
 /// How long a new connection may take to send its CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -313,13 +313,13 @@ impl ConnectionContext {
         if self.registered.load(Ordering::Relaxed) {
             let (mut pub_in, mut pub_out, mut bytes_in, mut bytes_out) = (0, 0, 0, 0);
             for (direction, summary) in &out.events {
-                let publish = u64::from(summary.kind == crate::traffic::PacketKind::Publish);
+                let publish = u64::from(summary.kind == workbench_wire::PacketKind::Publish);
                 match direction {
-                    crate::traffic::Direction::Inbound => {
+                    workbench_wire::Direction::Inbound => {
                         pub_in += publish;
                         bytes_in += summary.size as u64;
                     }
-                    crate::traffic::Direction::Outbound => {
+                    workbench_wire::Direction::Outbound => {
                         pub_out += publish;
                         bytes_out += summary.size as u64;
                     }
