@@ -1,84 +1,56 @@
 //! MQTT Workbench: an MQTT broker, client sessions and a live view of all their traffic, in one
 //! desktop app.
 //!
-//! A map of the crate, from the wire inwards:
+//! This package is the thin Tauri shell around the workspace's crates (under
+//! `src-tauri/crates/`), from the wire inwards:
 //!
-//! - [`broker`]: the embedded broker. rumqttd routes messages; our own front door owns every
-//!   listening socket, decodes every packet, corrects rumqttd where it departs from the MQTT
-//!   specification and reports each packet to the traffic model.
-//! - [`session`]: the user's own client sessions (rumqttc) to the embedded broker or any external
-//!   one, each with a complete packet log.
-//! - [`traffic`]: the model every view reads: topic tree, rates, bounded history, packet events.
-//! - [`charts`]: rate and value charts drawn with plotters, for the screen and for export.
-//! - [`ipc`]: the thin Tauri layer: typed commands, events and channels (tauri-specta).
+//! - `workbench-wire`: packet events, framing, topics and error codes, below everyone.
+//! - `workbench-broker`: the embedded broker, rumqttd behind our own front door.
+//! - `workbench-session`: the user's own client sessions (rumqttc), each with a complete packet log.
+//! - `workbench-traffic`: the model every view reads: topic tree, rates, bounded history.
+//! - `workbench-charts`: rate and value charts drawn with plotters.
+//! - `workbench-secrets`: passwords in the OS keychain.
+//! - `workbench-core`: the app's services: the traffic hub that feeds the model from the broker
+//!   and the sessions, the broker service and its saved settings, exports, what the UI reads.
+//! - `workbench-cli`: the `mqttwb` command line (and `mqtt-workbench broker`).
 //!
-//! Only [`ipc`] and the app assembly in this file import `tauri`; everything else is plain Rust
-//! that tests and benchmarks drive without a window.
+//! Only [`ipc`] and the app assembly in this file import `tauri`; the crates never do (`make
+//! check-layers` fails if tauri or WebKit ever appears in their dependency trees).
 
-/// Transitional: the broker's crate, and its service and saved settings, under their old path.
-pub mod broker {
-    pub use workbench_broker::*;
-    pub use workbench_wire as wire;
-    pub mod saved;
-    pub mod service;
-}
-pub use workbench_charts as charts;
-pub mod downloads;
-pub use workbench_session::files;
 pub mod ipc;
-pub use workbench_secrets as secrets;
-pub use workbench_session as session;
-/// Transitional: the traffic model's crate and the hub, under their old path.
-pub mod traffic {
-    pub use workbench_traffic::*;
-    pub use workbench_wire::packet;
-    pub use workbench_wire::{Direction, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};
-    pub mod hub;
-}
 
-pub use workbench_wire::{error, now_ms, topic, ErrorCode};
-
-/// Name of the product as users see it (window title, logs, headless banner).
-pub const PRODUCT_NAME: &str = "MQTT Workbench";
-
-/// Installs the one rustls crypto provider this build carries (ring). rumqttc and rumqttd both use
-/// rustls; with no process default installed, TLS setup fails at run time.
-pub fn install_crypto_provider() {
-    // Err only means a provider is already installed, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+use std::sync::Arc;
+use workbench_core::broker::saved::{SavedSettings, BROKER_FILE};
+use workbench_core::broker::service::BrokerService;
+use workbench_core::hub::TrafficHub;
+use workbench_session::{store, SessionManager};
+use workbench_traffic::source::SourceLimits;
 
 /// Builds and runs the desktop app until its last window closes.
 pub fn run_app() -> Result<(), tauri::Error> {
-    install_crypto_provider();
+    workbench_core::install_crypto_provider();
     let specta = ipc::specta_builder();
-    let hub = traffic::hub::TrafficHub::new(traffic::source::SourceLimits::default());
+    let hub = TrafficHub::new(SourceLimits::default());
     // Bounded: if the model ever fell behind, the broker drops (and counts) events instead of
     // slowing down or growing memory.
     let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
-    let broker = std::sync::Arc::new(broker::service::BrokerService::new(
-        broker::BrokerSettings::default(),
+    let broker = Arc::new(BrokerService::new(
+        workbench_broker::BrokerSettings::default(),
         Some(events_tx),
     ));
     // Client sessions report their packets over their own bounded channel.
     let (session_tx, session_rx) = tokio::sync::mpsc::channel(1024);
-    let config = session::store::config_dir();
-    let profiles = config
-        .as_ref()
-        .map(|d| d.join(session::store::PROFILES_FILE));
+    let config = store::config_dir();
+    let profiles = config.as_ref().map(|d| d.join(store::PROFILES_FILE));
     // One password store for sessions and the broker's users (the keychain is probed once).
-    let secrets = std::sync::Arc::new(secrets::Secrets::detect());
-    let sessions = std::sync::Arc::new(session::SessionManager::new(
-        profiles,
-        secrets.clone(),
-        session_tx,
-    ));
-    let saved = std::sync::Arc::new(ipc::broker::SavedSettings {
-        path: config.map(|d| d.join(broker::saved::BROKER_FILE)),
+    let secrets = Arc::new(workbench_secrets::Secrets::detect());
+    let sessions = Arc::new(SessionManager::new(profiles, secrets.clone(), session_tx));
+    let saved = Arc::new(SavedSettings {
+        path: config.map(|d| d.join(BROKER_FILE)),
         secrets,
     });
     let restore = saved.clone();
-    let sink = std::sync::Arc::new(ipc::traffic::FrameSink::default());
+    let sink = Arc::new(ipc::traffic::FrameSink::default());
     let starting = broker.clone();
     let (pump_hub, pump_sink, dropped_from) = (hub.clone(), sink.clone(), broker.clone());
     let dropped_sessions = sessions.clone();
@@ -100,26 +72,10 @@ pub fn run_app() -> Result<(), tauri::Error> {
                 pump_sink,
                 move || dropped_from.events_dropped() + dropped_sessions.dropped(),
             ));
-            // The broker starts with the app, with the settings saved last time (by default on
-            // 127.0.0.1:1883 or the next free port); a failure is kept for the UI to show, and
-            // the app runs on without it.
+            // The broker starts with the app, with the settings saved last time; a failure is
+            // kept for the UI to show, and the app runs on without it.
             tauri::async_runtime::spawn(async move {
-                let loaded = match restore.path.clone() {
-                    Some(path) => {
-                        let secrets = restore.secrets.clone();
-                        // The keychain may take a moment: not on the async threads.
-                        tokio::task::spawn_blocking(move || broker::saved::load(&path, &secrets))
-                            .await
-                            .ok()
-                    }
-                    None => None,
-                };
-                let (settings, note) = match loaded {
-                    Some(loaded) => (Some(loaded.settings), loaded.note),
-                    None => (None, None),
-                };
-                starting.set_note(note).await;
-                let _ = starting.start(settings).await;
+                workbench_core::broker::start_saved(&starting, &restore).await;
             });
             Ok(())
         })

@@ -93,8 +93,8 @@ fn missing_display() -> Option<String> {
 }
 
 /// Parses the headless broker's options.
-fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSettings, String> {
-    let mut settings = mqtt_workbench::broker::BrokerSettings::default();
+fn broker_settings(args: &[String]) -> Result<workbench_broker::BrokerSettings, String> {
+    let mut settings = workbench_broker::BrokerSettings::default();
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -126,14 +126,12 @@ fn broker_settings(args: &[String]) -> Result<mqtt_workbench::broker::BrokerSett
             }
             "--tls-port" | "--tls-cert" | "--tls-key" | "--wss" => {
                 let text = value()?;
-                let tls = settings
-                    .tls
-                    .get_or_insert(mqtt_workbench::broker::TlsSettings {
-                        port: 8883,
-                        wss_port: None,
-                        cert_path: Default::default(),
-                        key_path: Default::default(),
-                    });
+                let tls = settings.tls.get_or_insert(workbench_broker::TlsSettings {
+                    port: 8883,
+                    wss_port: None,
+                    cert_path: Default::default(),
+                    key_path: Default::default(),
+                });
                 match flag.as_str() {
                     "--tls-port" => {
                         tls.port = text
@@ -223,7 +221,7 @@ fn run_headless_broker(args: &[String]) -> ExitCode {
         }
     };
     init_logging_to_stderr();
-    mqtt_workbench::install_crypto_provider();
+    workbench_core::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -234,9 +232,9 @@ fn run_headless_broker(args: &[String]) -> ExitCode {
     runtime.block_on(headless_broker(settings))
 }
 
-async fn headless_broker(settings: mqtt_workbench::broker::BrokerSettings) -> ExitCode {
-    use mqtt_workbench::broker::{Broker, BrokerEvent};
+async fn headless_broker(settings: workbench_broker::BrokerSettings) -> ExitCode {
     use std::io::Write;
+    use workbench_broker::{Broker, BrokerEvent};
 
     let (events_tx, mut events) = tokio::sync::mpsc::channel(4096);
     let exposed = !settings.bind.is_loopback();

@@ -1,4 +1,4 @@
-//! Command bodies. Each is small: validate input, call a plain-Rust module, map its errors.
+//! App-wide commands: what this build is, and saving exports. Each body is a call into the core.
 
 use serde::Serialize;
 
@@ -18,7 +18,7 @@ pub struct AppInfo {
 #[specta::specta]
 pub fn app_info() -> AppInfo {
     AppInfo {
-        name: crate::PRODUCT_NAME.to_string(),
+        name: workbench_core::PRODUCT_NAME.to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         tauri_version: tauri::VERSION.to_string(),
         os: std::env::consts::OS.to_string(),
@@ -31,13 +31,5 @@ pub fn app_info() -> AppInfo {
 #[tauri::command]
 #[specta::specta]
 pub fn save_to_downloads(file_name: String, data: String) -> Result<String, super::IpcError> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data.as_bytes())
-        .map_err(|e| {
-            super::IpcError::new(crate::ErrorCode::InvalidInput, format!("not base64: {e}"))
-        })?;
-    crate::downloads::save(&file_name, &bytes)
-        .map(|path| path.display().to_string())
-        .map_err(|e| super::IpcError::from_coded(&e))
+    workbench_core::downloads::save_base64(&file_name, &data).map(|path| path.display().to_string())
 }

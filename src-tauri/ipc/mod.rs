@@ -2,17 +2,16 @@
 //! typed with tauri-specta. The TypeScript bindings in `ui/src/lib/platform/bindings.ts` are
 //! generated from [`specta_builder`] (`make bindings`); a test fails when they are stale.
 //!
-//! This module is a thin wrapper: command bodies validate and translate, then call plain-Rust
-//! modules. It must never hold protocol logic, and it is (with app assembly in `lib.rs`) the only
-//! place that imports `tauri`.
+//! This module is a thin wrapper: command bodies are calls into the workspace's crates (mostly
+//! [`workbench_core`]). It must never hold protocol or app logic, and it is (with app assembly in
+//! `lib.rs`) the only place that imports `tauri`.
 
 pub mod broker;
 pub mod commands;
-mod error;
 pub mod session;
 pub mod traffic;
 
-pub use error::IpcError;
+pub use workbench_core::error::IpcError;
 
 use specta_typescript::Typescript;
 use std::path::Path;

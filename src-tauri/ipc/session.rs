@@ -3,17 +3,18 @@
 //! functions are marked `async` for Tauri): a keychain lookup must never stall the window.
 
 use super::IpcError;
-use crate::session::payload::PayloadInput;
-use crate::session::profile::{parse_url, ParsedUrl};
-use crate::session::{
-    Profile, PublishRequest, SessionManager, SessionView, SessionsOverview, Subscription,
-};
 use serde::Serialize;
 use std::sync::Arc;
+use workbench_core::hub::TrafficHub;
+use workbench_session::payload::PayloadInput;
+use workbench_session::profile::{parse_url, ParsedUrl};
+use workbench_session::{
+    Profile, PublishRequest, SessionManager, SessionView, SessionsOverview, Subscription,
+};
 
 type Sessions<'a> = tauri::State<'a, Arc<SessionManager>>;
 
-fn err(e: crate::session::SessionError) -> IpcError {
+fn err(e: workbench_session::SessionError) -> IpcError {
     IpcError::from_coded(&e)
 }
 
@@ -49,11 +50,11 @@ pub fn session_save(
 #[specta::specta]
 pub fn session_delete(
     sessions: Sessions<'_>,
-    hub: tauri::State<'_, Arc<crate::traffic::hub::TrafficHub>>,
+    hub: tauri::State<'_, Arc<TrafficHub>>,
     id: String,
 ) -> Result<(), IpcError> {
     sessions.delete(&id).map_err(err)?;
-    hub.remove(&crate::session::source_id(&id));
+    hub.remove(&workbench_session::source_id(&id));
     Ok(())
 }
 
@@ -125,7 +126,7 @@ pub fn session_parse_url(url: String) -> Result<ParsedUrl, IpcError> {
 #[specta::specta]
 pub fn session_check_payload(payload: PayloadInput) -> Result<u32, IpcError> {
     payload
-        .into_bytes(crate::session::profile::MAX_PACKET_SIZE_CEILING as usize)
+        .into_bytes(workbench_session::profile::MAX_PACKET_SIZE_CEILING as usize)
         .map(|b| b.len() as u32)
         .map_err(err)
 }

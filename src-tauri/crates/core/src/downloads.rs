@@ -2,7 +2,7 @@
 //! cannot save files itself (WebKitGTK drops `<a download>` clicks in Tauri), and a save dialog
 //! would need a plugin and broader capabilities; a fixed, well-known folder needs neither.
 
-use crate::error::{Coded, ErrorCode};
+use crate::error::{Coded, ErrorCode, IpcError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -94,6 +94,16 @@ pub fn save_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SaveErro
 pub fn save(name: &str, bytes: &[u8]) -> Result<PathBuf, SaveError> {
     let dir = folder().ok_or(SaveError::NoFolder)?;
     save_in(&dir, name, bytes)
+}
+
+/// Saves bytes the UI sent as base64 (so large payloads cross IPC as one string, not a number
+/// array) into the Downloads folder.
+pub fn save_base64(name: &str, data: &str) -> Result<PathBuf, IpcError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.as_bytes())
+        .map_err(|e| IpcError::new(ErrorCode::InvalidInput, format!("not base64: {e}")))?;
+    save(name, &bytes).map_err(|e| IpcError::from_coded(&e))
 }
 
 #[cfg(test)]

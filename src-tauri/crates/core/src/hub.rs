@@ -3,14 +3,14 @@
 //! from here at its own pace (about 30 a second), so the UI's cost never scales with message
 //! rates.
 
-use super::source::{Notice, NoticeKind, SourceLimits, SourceModel};
-use super::tree::NodeId;
-use super::view::{Row, TreeFilter, TreeView};
-use crate::broker::BrokerEvent;
-use crate::session::SessionTraffic;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
+use workbench_broker::BrokerEvent;
+use workbench_session::SessionTraffic;
+use workbench_traffic::source::{Notice, NoticeKind, SourceLimits, SourceModel};
+use workbench_traffic::tree::NodeId;
+use workbench_traffic::view::{Row, TreeFilter, TreeView};
 
 /// The id of the embedded broker's source.
 pub const BROKER_SOURCE: &str = "broker";
@@ -116,7 +116,7 @@ impl TrafficHub {
             }
             self.with_source(BROKER_SOURCE, |source| {
                 for event in batches {
-                    let now_ms = crate::now_ms();
+                    let now_ms = workbench_wire::now_ms();
                     let notice = |kind, client_id: String, remote, detail: String| Notice {
                         time_ms: now_ms,
                         kind,
@@ -225,7 +225,7 @@ impl TrafficHub {
             let count = tree
                 .and_then(|t| t.node(node))
                 .map_or(0, |n| n.subtree_count);
-            let from = second.saturating_sub(super::rates::HISTORY as u64);
+            let from = second.saturating_sub(workbench_traffic::rates::HISTORY as u64);
             let past = tree.and_then(|t| t.recent_counts(node, from, second + 1, BACKFILL_NODES));
             (count, past)
         };
@@ -272,9 +272,9 @@ impl TrafficHub {
         let elapsed = second - w.second;
         let delta = count.saturating_sub(w.count) as f64;
         // Messages since the last sample, spread over the seconds that passed (one, normally).
-        for _ in 0..elapsed.min(super::rates::HISTORY as u64) {
+        for _ in 0..elapsed.min(workbench_traffic::rates::HISTORY as u64) {
             w.values.push_back(delta / elapsed as f64);
-            if w.values.len() > super::rates::HISTORY {
+            if w.values.len() > workbench_traffic::rates::HISTORY {
                 w.values.pop_front();
             }
         }
@@ -381,13 +381,13 @@ mod tests {
         })
         .await
         .unwrap();
-        tx.send(BrokerEvent::Packets(vec![crate::traffic::PacketEvent {
+        tx.send(BrokerEvent::Packets(vec![workbench_wire::PacketEvent {
             connection: 1,
             client_id: std::sync::Arc::from("dev"),
             remote: Some(remote),
-            direction: crate::traffic::Direction::Inbound,
-            summary: crate::traffic::PacketSummary {
-                kind: crate::traffic::PacketKind::Publish,
+            direction: workbench_wire::Direction::Inbound,
+            summary: workbench_wire::PacketSummary {
+                kind: workbench_wire::PacketKind::Publish,
                 packet_id: None,
                 qos: 0,
                 retain: false,
@@ -418,7 +418,7 @@ mod tests {
 
     #[test]
     fn a_watched_topic_gets_one_rate_value_per_second_and_its_recent_past_at_once() {
-        use crate::traffic::tree::Incoming;
+        use workbench_traffic::tree::Incoming;
         let hub = TrafficHub::new(SourceLimits::default());
         let record = |n: usize, time_ms: u64| {
             hub.with_source("s", |s| {

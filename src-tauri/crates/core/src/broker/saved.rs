@@ -6,15 +6,22 @@
 //! passwords must then not come back open to the network: users whose password is gone are
 //! dropped, and a broker that had users listens on loopback only until they are set again.
 
-use super::{BrokerSettings, TlsSettings, DEFAULT_PORT};
-use crate::secrets::Secrets;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use workbench_broker::{BrokerSettings, TlsSettings, DEFAULT_PORT};
+use workbench_secrets::Secrets;
 
 /// The file's name in the config directory.
 pub const BROKER_FILE: &str = "broker.json";
 const FORMAT: u32 = 1;
+
+/// Where the broker's settings are saved, and the password store for its users.
+pub struct SavedSettings {
+    pub path: Option<PathBuf>,
+    pub secrets: Arc<Secrets>,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -133,7 +140,7 @@ pub fn save(
     };
     let mut text = serde_json::to_string_pretty(&saved).map_err(|e| e.to_string())?;
     text.push('\n');
-    crate::files::write_atomically(path, text.as_bytes())
+    workbench_session::files::write_atomically(path, text.as_bytes())
         .map_err(|e| format!("saving the broker settings to {}: {e}", path.display()))?;
     let mut note = None;
     for (user, password) in &settings.users {

@@ -1,7 +1,11 @@
-//! The error shape that crosses the IPC boundary: `{ code, message }`.
+//! Errors as the UI receives them: `{ code, message }`, the shape that crosses the IPC boundary.
+//!
+//! The codes themselves ([`ErrorCode`], and the [`Coded`] trait every crate's error implements)
+//! live in the wire crate, below every layer that carries them; they are re-exported here. The
+//! type keeps its name `IpcError`: it is what the generated TypeScript bindings call it.
 
-use crate::error::{Coded, ErrorCode};
 use serde::Serialize;
+pub use workbench_wire::error::{Coded, ErrorCode};
 
 /// An error as the UI receives it: a code to act on and a sentence to show.
 #[derive(Debug, Clone, Serialize, specta::Type, thiserror::Error)]

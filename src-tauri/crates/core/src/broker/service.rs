@@ -1,8 +1,8 @@
 //! The broker as the app runs it: at most one at a time, started, stopped and reconfigured on
 //! request, with its last error kept for the UI. Plain Rust: the IPC layer wraps it.
 
-use super::{Broker, BrokerError, BrokerEvent, BrokerSettings, ClientInfo};
 use tokio::sync::{mpsc, Mutex};
+use workbench_broker::{Broker, BrokerError, BrokerEvent, BrokerSettings, ClientInfo, Listener};
 
 /// What the UI shows about the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,7 +10,7 @@ pub struct ServiceStatus {
     pub running: bool,
     /// The address actually bound (the port may differ from the settings after a fallback).
     pub address: Option<std::net::SocketAddr>,
-    pub listeners: Vec<super::Listener>,
+    pub listeners: Vec<Listener>,
     pub settings: BrokerSettings,
     pub clients_connected: usize,
     /// Topics holding a retained message.

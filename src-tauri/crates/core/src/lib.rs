@@ -1,0 +1,36 @@
+//! The app's services: everything MQTT Workbench does as an application that is not Tauri. The
+//! desktop app's `ipc` module wraps these in commands (each command body is a call into here),
+//! and the command-line binary builds on them; tests drive them without a window.
+//!
+//! This is where the layers below meet: the broker's and the sessions' packet events are fed to
+//! the traffic model in [`hub`].
+//!
+//! - [`hub`]: every source's traffic model behind one lock, fed from the broker's and the
+//!   sessions' bounded event channels, and the views the UI has open on them.
+//! - [`broker`]: the broker as the app runs it ([`broker::service`]), its settings across
+//!   restarts ([`broker::saved`]) and what the UI shows of it ([`broker::status`]).
+//! - [`traffic`]: what the UI reads of a source: frames of the topic tree, stored messages,
+//!   connection notices, packet pages and exports, charts.
+//! - [`downloads`]: exports (payloads, charts, packet logs) saved into the Downloads folder.
+//! - [`error`]: errors as the UI receives them, `{ code, message }`.
+//!
+//! It must never import `tauri` (a check in the Makefile fails if tauri or WebKit appears in its
+//! dependency tree).
+
+pub mod broker;
+pub mod downloads;
+pub mod error;
+pub mod hub;
+pub mod traffic;
+
+pub use workbench_wire::now_ms;
+
+/// Name of the product as users see it (window title, logs, headless banner).
+pub const PRODUCT_NAME: &str = "MQTT Workbench";
+
+/// Installs the one rustls crypto provider this build carries (ring). rumqttc and rumqttd both use
+/// rustls; with no process default installed, TLS setup fails at run time.
+pub fn install_crypto_provider() {
+    // Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
