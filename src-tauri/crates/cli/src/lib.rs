@@ -1,0 +1,11 @@
+//! MQTT Workbench on the command line: the terminal front ends of what the core crates do. The
+//! `mqttwb` binary runs them, and so does the desktop app's own executable
+//! (`mqtt-workbench broker`), through the same functions.
+//!
+//! - [`broker`]: the embedded broker alone, without a window, logging who connects, subscribes
+//!   and leaves, until Ctrl-C or SIGTERM.
+//!
+//! Built from the core crates only: it must never depend on tauri or WebKit (`make check-layers`
+//! checks its dependency tree, `make check-cli-links` the libraries `mqttwb` links).
+
+pub mod broker;
