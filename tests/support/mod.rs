@@ -1,7 +1,6 @@
-//! Helpers shared by the integration and end-to-end tests.
+//! Helpers for the end-to-end tests: the window driver here, the peers from workbench-testkit.
 #![allow(dead_code)]
 
-pub mod mosquitto;
-pub mod peers;
-pub mod raw;
 pub mod webdriver;
+
+pub use workbench_testkit::{mosquitto, peers, raw};

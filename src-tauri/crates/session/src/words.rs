@@ -99,7 +99,11 @@ mod tests {
 
     /// The codes the UI has Chinese words for, per packet, read from its table.
     fn translated(packet: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/session/codes.ts");
+        // This crate lives in src-tauri/crates/session; the UI at the repository's top level.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../ui/src/lib/session/codes.ts"
+        );
         let text = std::fs::read_to_string(path).expect("the UI's code table");
         let start = text
             .find(&format!("  {packet}: {{"))

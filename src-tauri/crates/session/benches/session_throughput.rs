@@ -2,20 +2,14 @@
 //! tap, every packet decoded and fed to the traffic model) against bare rumqttc with no tap, to
 //! the same mosquitto, in the same run. Reports the ratio; run with `make bench-session`.
 
-#[path = "../tests/support/mosquitto.rs"]
-#[allow(dead_code)]
-mod mosquitto;
-
-use mqtt_workbench::session::payload::PayloadInput;
-use mqtt_workbench::session::profile::MessageProperties;
-use mqtt_workbench::session::secrets::Secrets;
-use mqtt_workbench::session::{
-    ConnectionState, MqttVersion, Profile, PublishRequest, SessionManager,
-};
-use mqtt_workbench::traffic::hub::TrafficHub;
-use mqtt_workbench::traffic::source::SourceLimits;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use workbench_core::hub::TrafficHub;
+use workbench_session::payload::PayloadInput;
+use workbench_session::profile::MessageProperties;
+use workbench_session::secrets::Secrets;
+use workbench_session::{ConnectionState, MqttVersion, Profile, PublishRequest, SessionManager};
+use workbench_traffic::source::SourceLimits;
 
 const MESSAGES: usize = 50_000;
 const ROUNDS: usize = 3;
@@ -113,8 +107,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    mqtt_workbench::install_crypto_provider();
-    let broker = mosquitto::Mosquitto::start(&[], None);
+    workbench_core::install_crypto_provider();
+    let broker = workbench_testkit::mosquitto::Mosquitto::start(&[], None);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -2,27 +2,25 @@
 //! embedded broker and a mosquitto started by each test, with mosquitto_pub/sub as independent
 //! peers. Every error case checks its specific message, and that the session manager goes on.
 
-mod support;
-
-use mqtt_workbench::broker::BrokerSettings;
-use mqtt_workbench::error::{Coded, ErrorCode};
-use mqtt_workbench::session::payload::PayloadInput;
-use mqtt_workbench::session::profile::{MessageProperties, UserProperty, Will};
-use mqtt_workbench::session::secrets::Secrets;
-use mqtt_workbench::session::{
-    AnswerPacket, ConnectionState, MqttVersion, Profile, PublishRequest, SessionError,
-    SessionManager, SessionView, Subscription, SubscriptionStatus, TransportKind,
-};
-use mqtt_workbench::traffic::hub::TrafficHub;
-use mqtt_workbench::traffic::source::SourceLimits;
-use mqtt_workbench::traffic::{Direction, PacketKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::mosquitto::{Mosquitto, MosquittoTls, TestCa};
-use support::peers::{
+use workbench_broker::BrokerSettings;
+use workbench_core::hub::TrafficHub;
+use workbench_session::payload::PayloadInput;
+use workbench_session::profile::{MessageProperties, UserProperty, Will};
+use workbench_session::secrets::Secrets;
+use workbench_session::{
+    AnswerPacket, ConnectionState, MqttVersion, Profile, PublishRequest, SessionError,
+    SessionManager, SessionView, Subscription, SubscriptionStatus, TransportKind,
+};
+use workbench_testkit::mosquitto::{Mosquitto, MosquittoTls, TestCa};
+use workbench_testkit::peers::{
     finish, mosquitto_pub, mosquitto_sub, wait_until, ReadySub, TestBroker, PATIENCE,
 };
+use workbench_traffic::source::SourceLimits;
+use workbench_wire::{Coded, ErrorCode};
+use workbench_wire::{Direction, PacketKind};
 
 /// Sessions and the traffic model they feed, on their own runtime, as the app assembles them.
 struct Harness {
@@ -33,7 +31,7 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        mqtt_workbench::install_crypto_provider();
+        workbench_core::install_crypto_provider();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -620,7 +618,7 @@ fn a_broker_disconnect_is_explained_with_its_reason_code() {
 #[test]
 fn unreachable_brokers_are_explained_and_retried() {
     let h = Harness::new();
-    let closed = support::mosquitto::free_port();
+    let closed = workbench_testkit::mosquitto::free_port();
     let refused = h.add(profile("nobody-home", closed, MqttVersion::V311), None);
     h.connect(&refused);
     let view = h.wait_state(&refused, "reconnecting", |s| {
@@ -938,7 +936,7 @@ fn secure_websocket_sessions_reach_the_embedded_broker() {
     let dir = tempfile::tempdir().expect("dir");
     let ca = TestCa::create(dir.path());
     let broker = TestBroker::start(BrokerSettings {
-        tls: Some(mqtt_workbench::broker::TlsSettings {
+        tls: Some(workbench_broker::TlsSettings {
             port: 0,
             wss_port: Some(0),
             cert_path: ca.server_cert.clone(),

@@ -4,17 +4,17 @@
 //! - the cost of a view frame for a 10,000-row expanded tree;
 //! - memory over a simulated 10-minute run at 100,000 messages/s with the default limits.
 //!
-//! Run: `make bench-traffic` (or `cargo bench --bench traffic_model`).
+//! Run: `make bench-traffic` (or `cargo bench -p workbench-traffic --bench traffic_model`).
 //! BENCH_SOAK_MINUTES (default 10) shortens or lengthens the simulated run.
 
 use bytes::Bytes;
-use mqtt_workbench::traffic::history::HistoryLimits;
-use mqtt_workbench::traffic::source::{SourceLimits, SourceModel};
-use mqtt_workbench::traffic::tree::{Incoming, TopicTree};
-use mqtt_workbench::traffic::view::TreeView;
-use mqtt_workbench::traffic::{Direction, PacketEvent, PacketKind, PacketSummary};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use workbench_traffic::history::HistoryLimits;
+use workbench_traffic::source::{SourceLimits, SourceModel};
+use workbench_traffic::tree::{Incoming, TopicTree};
+use workbench_traffic::view::TreeView;
+use workbench_wire::{Direction, PacketEvent, PacketKind, PacketSummary};
 
 /// Resident memory of this process, in bytes (from /proc: what the machine really gives us).
 fn live() -> isize {

@@ -9,7 +9,7 @@ pub const V311: u8 = 4;
 pub const V5: u8 = 5;
 
 fn varint(value: usize, out: &mut Vec<u8>) {
-    mqtt_workbench::broker::wire::encode_varint(value, out);
+    workbench_wire::encode_varint(value, out);
 }
 
 fn string(text: &[u8], out: &mut Vec<u8>) {

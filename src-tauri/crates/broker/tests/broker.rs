@@ -1,12 +1,10 @@
 //! The embedded broker against independent clients: mosquitto_pub/mosquitto_sub and raw sockets.
 //! Each test starts its own broker on a free loopback port.
 
-mod support;
-
-use mqtt_workbench::broker::BrokerSettings;
 use std::collections::HashMap;
-use support::peers::{finish, mosquitto_pub, mosquitto_sub, wait_until, TestBroker};
-use support::raw::{self, Connect, RawClient, V311, V5};
+use workbench_broker::BrokerSettings;
+use workbench_testkit::peers::{finish, mosquitto_pub, mosquitto_sub, wait_until, TestBroker};
+use workbench_testkit::raw::{self, Connect, RawClient, V311, V5};
 
 fn with_users() -> TestBroker {
     TestBroker::start(BrokerSettings {
@@ -404,10 +402,7 @@ fn clients_and_their_subscriptions_are_visible() {
         .find(|c| c.client_id == "observer")
         .expect("listed");
     assert_eq!(observer.keep_alive, 42);
-    assert_eq!(
-        observer.version,
-        mqtt_workbench::traffic::ProtocolVersion::V5
-    );
+    assert_eq!(observer.version, workbench_wire::ProtocolVersion::V5);
     assert_eq!(observer.subscriptions.get("a/+"), Some(&1));
     assert_eq!(observer.subscriptions.get("b/#"), Some(&1));
     assert!(mosquitto_pub(&port, &["-t", "a/x", "-m", "1"])
@@ -570,102 +565,6 @@ fn mqtt5_properties_and_paho_semantics() {
 }
 
 #[test]
-fn headless_broker_logs_clients_and_stops_on_interrupt() {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqtt-workbench"))
-        .args(["broker", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start the headless broker");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let banner = lines.next().expect("a banner line").expect("utf-8");
-    let address = banner
-        .strip_prefix("MQTT Workbench broker listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected banner: {banner}"));
-    assert!(
-        address.starts_with("127.0.0.1:"),
-        "loopback by default: {banner}"
-    );
-    let port = address.rsplit(':').next().expect("port").to_string();
-
-    let sub = mosquitto_sub(&port, &["-i", "headless-sub", "-t", "hl/#", "-C", "1"]);
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("utf-8");
-        let done = line.starts_with("subscribed: headless-sub to hl/#");
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
-    assert!(
-        seen.iter()
-            .any(|l| l.starts_with("connected: headless-sub from 127.0.0.1:")),
-        "{seen:?}"
-    );
-    assert!(mosquitto_pub(&port, &["-t", "hl/x", "-m", "hi"])
-        .status
-        .success());
-    assert_eq!(finish(sub), "hi\n");
-
-    let interrupted = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(interrupted.success());
-    kill_if_still_running(child.id());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().expect("exit");
-    assert!(status.success(), "exit status {status}; output {rest:?}");
-    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
-}
-
-/// A broker that ignores the signal would keep the test reading its output forever: after a
-/// generous wait it is killed, so the test fails (killed by SIGKILL) instead of hanging.
-fn kill_if_still_running(pid: u32) {
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        // Only if the pid is still this broker (not a process that took the number since).
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains("mqtt-workbench\0broker") {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    });
-}
-
-#[test]
-fn headless_broker_stops_cleanly_on_terminate_sent_right_after_its_banner() {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqtt-workbench"))
-        .args(["broker", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start the headless broker");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let banner = lines.next().expect("a banner line").expect("utf-8");
-    assert!(
-        banner.starts_with("MQTT Workbench broker listening on "),
-        "{banner}"
-    );
-    // At once: the handlers must already be in place (a service manager stopping it).
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(terminated.success());
-    kill_if_still_running(child.id());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().expect("exit");
-    assert!(status.success(), "exit status {status}; output {rest:?}");
-    assert_eq!(rest, ["stopping", "stopped"]);
-}
-
-#[test]
 fn a_taken_port_is_reported_or_skipped() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = holder.local_addr().expect("addr").port();
@@ -676,12 +575,12 @@ fn a_taken_port_is_reported_or_skipped() {
         ..BrokerSettings::default()
     };
     let error = runtime
-        .block_on(mqtt_workbench::broker::Broker::start(strict, None))
+        .block_on(workbench_broker::Broker::start(strict, None))
         .err()
         .expect("a taken port is an error");
     assert_eq!(
-        mqtt_workbench::error::Coded::code(&error),
-        mqtt_workbench::ErrorCode::PortInUse
+        workbench_wire::Coded::code(&error),
+        workbench_wire::ErrorCode::PortInUse
     );
     assert!(error.to_string().contains(&taken.to_string()), "{error}");
 
@@ -691,7 +590,7 @@ fn a_taken_port_is_reported_or_skipped() {
         ..BrokerSettings::default()
     };
     let broker = runtime
-        .block_on(mqtt_workbench::broker::Broker::start(lenient, None))
+        .block_on(workbench_broker::Broker::start(lenient, None))
         .expect("falls back to the next free port");
     assert_ne!(broker.local_addr().port(), taken);
     runtime.block_on(broker.stop());
@@ -745,7 +644,7 @@ fn tls_clients_use_the_same_broker() {
     );
 
     let broker = TestBroker::start(BrokerSettings {
-        tls: Some(mqtt_workbench::broker::TlsSettings {
+        tls: Some(workbench_broker::TlsSettings {
             port: 0,
             wss_port: None,
             cert_path: cert.clone(),
@@ -794,7 +693,7 @@ fn a_missing_certificate_is_a_clear_error() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let settings = BrokerSettings {
         port: 0,
-        tls: Some(mqtt_workbench::broker::TlsSettings {
+        tls: Some(workbench_broker::TlsSettings {
             port: 0,
             wss_port: None,
             cert_path: "/nonexistent/cert.pem".into(),
@@ -803,14 +702,14 @@ fn a_missing_certificate_is_a_clear_error() {
         ..BrokerSettings::default()
     };
     let error = runtime
-        .block_on(mqtt_workbench::broker::Broker::start(settings, None))
+        .block_on(workbench_broker::Broker::start(settings, None))
         .err()
         .expect("a missing certificate is an error");
     let text = error.to_string();
     assert!(text.contains("/nonexistent/cert.pem"), "{text}");
     assert_eq!(
-        mqtt_workbench::error::Coded::code(&error),
-        mqtt_workbench::ErrorCode::InvalidInput
+        workbench_wire::Coded::code(&error),
+        workbench_wire::ErrorCode::InvalidInput
     );
 }
 

@@ -1,55 +1,9 @@
-//! Property tests: the wildcard matcher against a literal reading of the specification, the
-//! topic tree's counts against the messages that built it, and the packet decoders against
-//! whatever bytes a peer may send (never a panic, only a result or a precise error).
+//! Property tests of the packet decoders, the wire's and the door's full ones: whatever bytes a
+//! peer may send, never a panic, only a result or a precise error.
 
-use mqtt_workbench::broker::{codec, wire};
-use mqtt_workbench::topic;
-use mqtt_workbench::traffic::history::HistoryLimits;
-use mqtt_workbench::traffic::tree::{Incoming, TopicTree, ROOT};
-use mqtt_workbench::traffic::ProtocolVersion;
 use proptest::prelude::*;
-
-/// MQTT 3.1.1 §4.7 and MQTT 5 §4.7, level by level, written as plainly as possible.
-fn spec_matches(filter: &[&str], topic: &[&str], first: bool) -> bool {
-    match (filter.first(), topic.first()) {
-        (None, None) => true,
-        // '#' matches the parent and any number of child levels, but not a leading '$' level.
-        (Some(&"#"), _) => !(first && topic.first().is_some_and(|l| l.starts_with('$'))),
-        (Some(&"+"), Some(level)) => {
-            !(first && level.starts_with('$')) && spec_matches(&filter[1..], &topic[1..], false)
-        }
-        (Some(f), Some(t)) => f == t && spec_matches(&filter[1..], &topic[1..], false),
-        _ => false,
-    }
-}
-
-fn topic_strategy() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(vec!["a", "b", "", "$SYS", "c1"]), 1..5)
-        .prop_map(|levels| levels.join("/"))
-        .prop_filter("a topic is not empty", |t| !t.is_empty())
-}
-
-fn filter_strategy() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec(
-            prop::sample::select(vec!["a", "b", "", "+", "$SYS", "c1"]),
-            0..4,
-        ),
-        any::<bool>(),
-    )
-        .prop_map(|(mut levels, hash)| {
-            if hash || levels.is_empty() {
-                levels.push("#");
-            }
-            let filter = levels.join("/");
-            // A lone empty level is the empty string, which is not a filter.
-            if filter.is_empty() {
-                "#".to_string()
-            } else {
-                filter
-            }
-        })
-}
+use workbench_broker::codec;
+use workbench_wire::{self as wire, PacketKind, ProtocolVersion};
 
 /// A well-framed packet of any type and flags whose body is arbitrary bytes: gets past the framing
 /// so that every decoder behind it meets garbage.
@@ -126,7 +80,7 @@ fn decode_everything(bytes: &[u8]) -> Result<(), TestCaseError> {
         let _ = codec::decode_unsubscribe(packet, version);
         let _ = codec::suback_codes(&packet[frame.header_len..], version);
     }
-    if frame.kind() == Some(mqtt_workbench::traffic::PacketKind::ConnAck) {
+    if frame.kind() == Some(PacketKind::ConnAck) {
         let _ = codec::connack_for_v5_client(packet, Some("assigned"));
         let _ = codec::connack_v5_to_v4(packet);
     }
@@ -155,52 +109,5 @@ proptest! {
     #[test]
     fn decoders_never_panic_on_raw_bytes(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         decode_everything(&bytes)?;
-    }
-
-    #[test]
-    fn value_charts_read_any_payload_without_panicking(
-        payload in prop::collection::vec(any::<u8>(), 0..64),
-        pointer in "(/[a-z0-9~]{0,3}){0,3}",
-    ) {
-        let value = mqtt_workbench::traffic::values::value_of(&payload, &pointer);
-        prop_assert!(value.is_none_or(f64::is_finite));
-    }
-
-    #[test]
-    fn matcher_agrees_with_the_specification(filter in filter_strategy(), topic in topic_strategy()) {
-        prop_assert!(topic::validate_filter(&filter).is_ok(), "generated an invalid filter {}", filter);
-        let f: Vec<&str> = filter.split('/').collect();
-        let t: Vec<&str> = topic.split('/').collect();
-        prop_assert_eq!(topic::matches(&filter, &topic), spec_matches(&f, &t, true), "{} vs {}", filter, topic);
-    }
-
-    #[test]
-    fn a_filter_without_wildcards_matches_only_itself(a in topic_strategy(), b in topic_strategy()) {
-        prop_assert_eq!(topic::matches(&a, &b), a == b);
-    }
-
-    #[test]
-    fn hash_matches_every_topic_not_starting_with_dollar(t in topic_strategy()) {
-        prop_assert_eq!(topic::matches("#", &t), !t.starts_with('$'));
-    }
-
-    #[test]
-    fn tree_counts_add_up(topics in prop::collection::vec(topic_strategy(), 1..200)) {
-        let mut tree = TopicTree::new(HistoryLimits::default());
-        for (i, t) in topics.iter().enumerate() {
-            tree.record(&Incoming { topic: t, payload: b"x", qos: 0, retain: false, time_ms: i as u64 });
-        }
-        prop_assert_eq!(tree.node(ROOT).unwrap().subtree_count, topics.len() as u64);
-        for id in tree.ids().chain([ROOT]) {
-            let node = tree.node(id).unwrap();
-            let children: u64 = node.children.iter().map(|c| tree.node(*c).unwrap().subtree_count).sum();
-            prop_assert_eq!(node.subtree_count, node.own_count + children);
-        }
-        for t in &topics {
-            let id = tree.find(t).expect("every published topic has a node");
-            prop_assert_eq!(&tree.topic_of(id), t);
-            let expected = topics.iter().filter(|x| *x == t).count() as u64;
-            prop_assert_eq!(tree.node(id).unwrap().own_count, expected);
-        }
     }
 }

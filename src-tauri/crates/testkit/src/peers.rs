@@ -1,10 +1,10 @@
 //! Independent peers: the mosquitto command-line clients, and a broker under test started in
 //! process on a free loopback port.
 
-use mqtt_workbench::broker::{Broker, BrokerSettings, EngineChoice};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use workbench_broker::{Broker, BrokerSettings, EngineChoice};
 
 /// How long a condition may take on a loaded machine before a test gives up.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -18,7 +18,7 @@ pub struct TestBroker {
 
 impl TestBroker {
     pub fn start(mut settings: BrokerSettings) -> TestBroker {
-        mqtt_workbench::install_crypto_provider();
+        workbench_core::install_crypto_provider();
         settings.bind = IpAddr::V4(Ipv4Addr::LOCALHOST);
         settings.port = 0;
         settings.port_fallback = false;
@@ -185,4 +185,21 @@ impl ReadySub {
         );
         rest
     }
+}
+
+/// A headless broker (`program broker ...`) that ignores a signal would keep a test reading its
+/// output forever: after a generous wait it is killed, so the test fails (killed by SIGKILL)
+/// instead of hanging.
+pub fn kill_if_still_running(pid: u32, program: &str) {
+    let marker = format!("{program}\0broker");
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        // Only if the pid is still this broker (not a process that took the number since).
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&marker) {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
 }

@@ -8,23 +8,23 @@
 //! the app runs it, with every packet also feeding the live traffic model. The machine is shared and noisy: read
 //! the ratio, not the absolute numbers.
 //!
-//! Run: `make bench-broker` (or `cargo bench --bench broker_throughput`).
+//! Run: `make bench-broker` (or `cargo bench -p workbench-broker --bench broker_throughput`).
 //! Options through the environment: BENCH_MESSAGES (default 200000), BENCH_ROUNDS (default 3).
 
-use mqtt_workbench::broker::{Broker, BrokerSettings, EngineChoice};
-use mqtt_workbench::traffic::hub::{TrafficHub, BROKER_SOURCE};
-use mqtt_workbench::traffic::source::SourceLimits;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use workbench_broker::{Broker, BrokerSettings, EngineChoice};
+use workbench_core::hub::{TrafficHub, BROKER_SOURCE};
+use workbench_traffic::source::SourceLimits;
 
 const PAYLOAD: usize = 100;
 const QOS1_WINDOW: usize = 200;
 const QUIET: Duration = Duration::from_secs(3);
 
-use mqtt_workbench::broker::wire::encode_varint as varint;
+use workbench_wire::encode_varint as varint;
 
 fn connect_packet(client_id: &str) -> Vec<u8> {
     let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0b10, 0, 60];
@@ -270,7 +270,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    mqtt_workbench::install_crypto_provider();
+    workbench_core::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
