@@ -6,8 +6,19 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-# The binary embeds the built frontend (ui/dist) instead of loading the Vite dev server.
+# The binary embeds the built frontend (ui/dist) instead of loading the Vite dev server. With
+# --workspace the flag still applies to the app package only (the one crate that has tauri).
 FEATURES := --features tauri/custom-protocol
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
+# The workspace's crates under the Tauri shell (src-tauri/crates/): none may ever depend on a
+# window toolkit, and mqttwb, built from them alone, must not link one.
+CORE_CRATES := workbench-wire workbench-broker workbench-traffic workbench-session workbench-charts \
+	workbench-secrets workbench-core workbench-cli
+GUI_PACKAGES := tauri|wry|webkit2gtk|javascriptcore|gtk|tao
+GUI_LIBRARIES := libwebkit2gtk|libjavascriptcoregtk|libgtk
+# The longest a Rust file under src-tauri/ may be; to be lowered to 600.
+MAX_RS_LINES := 1600
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 
@@ -17,14 +28,17 @@ APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxd
 	libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver \
 	libdbus-1-dev mosquitto mosquitto-clients python3-pip openssl
 
-.PHONY: help run test test-rust test-ui test-e2e lint deps deps-system deps-tools deps-ui deps-python ui \
-	bindings package clean bench-broker bench-traffic bench-session
+.PHONY: help run test test-rust test-ui test-e2e lint check-layers check-cli-links check-size deps \
+	deps-system deps-tools deps-ui deps-python ui bindings package install-cli clean bench-broker \
+	bench-traffic bench-session
 
 help:
 	@echo "make run      build and start MQTT Workbench (needs a display)"
-	@echo "make test     every check: format, clippy, Rust tests, UI checks and tests, end-to-end"
+	@echo "make test     every check: format, clippy, layers, Rust tests, UI checks and tests, end-to-end"
+	@echo "make check-layers  fail if a core crate depends on tauri or WebKit (also in make test)"
 	@echo "make bindings regenerate ui/src/lib/platform/bindings.ts from src-tauri/ipc"
 	@echo "make package  build a release .deb and .rpm (target/release/bundle/)"
+	@echo "make install-cli  install mqttwb, the command line (headless broker), into ~/.cargo/bin"
 	@echo "make bench-broker  embedded broker vs mosquitto throughput (release build)"
 	@echo "make bench-traffic traffic model: ingest rate, memory, view frames, soak"
 	@echo "make bench-session  a session (rumqttc + packet tap + model) vs bare rumqttc, to mosquitto"
@@ -79,17 +93,65 @@ run:
 
 ## Testing -----------------------------------------------------------------------------------
 
-test: deps ui lint test-rust test-ui test-e2e
+test: deps ui lint check-layers check-cli-links check-size test-rust test-ui test-e2e
 	@echo "make test: all checks passed"
 
 lint: deps-ui ui
 	cargo fmt --all -- --check
-	cargo clippy --all-targets $(FEATURES) -- -D warnings
+	cargo clippy --workspace --all-targets $(FEATURES) -- -D warnings
 	cd ui && npm run check && npm run lint
+
+# No core crate may depend on tauri or WebKit, directly or through anything else; on failure,
+# the inverted tree shows which dependency pulled the first offender in.
+check-layers:
+	@failed=""; \
+	for crate in $(CORE_CRATES); do \
+	  tree=$$(cargo tree -p "$$crate" -e normal,build --prefix none); \
+	  if bad=$$(grep -E '^($(GUI_PACKAGES))' <<<"$$tree" | cut -d' ' -f1,2 | sort -u); then \
+	    echo "check-layers: $$crate depends on" $$(cut -d' ' -f1 <<<"$$bad") "(a core crate must never depend on tauri or WebKit)"; \
+	    for name in $(subst |, ,$(GUI_PACKAGES)); do \
+	      first=$$(grep -m 1 "^$$name " <<<"$$bad") && break; \
+	    done; \
+	    [ -n "$$first" ] || first=$$(head -n 1 <<<"$$bad"); \
+	    echo "  what pulled $${first% *} in:"; \
+	    cargo tree -p "$$crate" -e normal,build -i "$${first% v*}@$${first#* v}" | sed 's/^/    /'; \
+	    failed="$$failed $$crate"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "check-layers: failed for$$failed"; exit 1; fi; \
+	echo "check-layers: no core crate depends on tauri or WebKit"
+
+# mqttwb, built as `cargo install` builds it (its own features only), links no GTK or WebKit.
+check-cli-links:
+	cargo build -p workbench-cli --bin mqttwb
+	@binary="$(TARGET_DIR)/debug/mqttwb"; \
+	libs=$$(ldd "$$binary"); \
+	if bad=$$(grep -E '$(GUI_LIBRARIES)' <<<"$$libs"); then \
+	  echo "check-cli-links: $$binary links libraries of a window toolkit:"; \
+	  echo "$$bad"; \
+	  exit 1; \
+	fi; \
+	echo "check-cli-links: mqttwb links no GTK or WebKit library"
+
+# No Rust file under src-tauri/ longer than MAX_RS_LINES (generated files, marked @generated in
+# their first lines, excepted): one concern per file.
+check-size:
+	@too_long=""; \
+	while IFS= read -r -d '' file; do \
+	  if head -n 5 "$$file" | grep -q '@generated'; then continue; fi; \
+	  lines=$$(wc -l < "$$file"); \
+	  if [ "$$lines" -gt $(MAX_RS_LINES) ]; then too_long="$$too_long"$$'\n'"  $$file: $$lines lines"; fi; \
+	done < <(find src-tauri -name '*.rs' -not -path '*/gen/*' -not -path '*/target/*' -print0 | sort -z); \
+	if [ -n "$$too_long" ]; then \
+	  echo "check-size: these Rust files are longer than $(MAX_RS_LINES) lines:$$too_long"; \
+	  echo "Split each by concern (one concern per file) into modules of at most $(MAX_RS_LINES) lines."; \
+	  exit 1; \
+	fi; \
+	echo "check-size: every Rust file under src-tauri/ has at most $(MAX_RS_LINES) lines"
 
 # Time limits turn a hung test into a failure long before CI's own limit (the builds are inside).
 test-rust: ui deps-python
-	timeout 2400 cargo test $(FEATURES)
+	timeout 2400 cargo test --workspace $(FEATURES)
 
 test-ui: deps-ui
 	cd ui && timeout 900 npm test
@@ -102,14 +164,14 @@ test-e2e: ui deps-tools
 
 # Throughput of the embedded broker against mosquitto, side by side (release build).
 bench-broker: deps-system
-	cargo bench --bench broker_throughput
+	cargo bench -p workbench-broker --bench broker_throughput
 
 # The traffic model: ingest rate, memory per topic and message, view frames, a 10-minute soak.
 bench-traffic:
-	cargo bench --bench traffic_model
+	cargo bench -p workbench-traffic --bench traffic_model
 
 bench-session: deps-system
-	cargo bench --bench session_throughput
+	cargo bench -p workbench-session --bench session_throughput
 
 bindings:
 	UPDATE_BINDINGS=1 cargo test $(FEATURES) --test ipc_contract
@@ -119,6 +181,10 @@ bindings:
 package: deps-system deps-ui
 	# The Tauri CLI runs beforeBuildCommand in the frontend folder (ui/).
 	TAURI_FRONTEND_PATH=ui TAURI_APP_PATH=. ui/node_modules/.bin/tauri build --bundles deb,rpm
+
+# mqttwb, the command line (the headless broker), next to the app: into ~/.cargo/bin.
+install-cli:
+	cargo install --locked --path src-tauri/crates/cli
 
 clean:
 	cargo clean
