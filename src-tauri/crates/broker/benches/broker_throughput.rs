@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use workbench_broker::{Broker, BrokerSettings, EngineChoice};
+use workbench_broker::{Broker, BrokerSettings};
 use workbench_core::hub::{TrafficHub, BROKER_SOURCE};
 use workbench_traffic::source::SourceLimits;
 
@@ -282,22 +282,14 @@ fn main() {
         ..BrokerSettings::default()
     };
     let workbench = runtime
-        .block_on(Broker::start_with(
-            settings.clone(),
-            None,
-            EngineChoice::Dedicated,
-        ))
+        .block_on(Broker::start(settings.clone(), None))
         .expect("start the embedded broker");
     // The same broker as the app runs it: every packet also feeds the live traffic model.
     let hub = TrafficHub::new(SourceLimits::default());
     let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
     runtime.spawn(hub.clone().ingest_broker(events_rx));
     let observed = runtime
-        .block_on(Broker::start_with(
-            settings,
-            Some(events_tx),
-            EngineChoice::Dedicated,
-        ))
+        .block_on(Broker::start(settings, Some(events_tx)))
         .expect("start the observed broker");
     let (_mosquitto, mosquitto) = start_mosquitto();
 

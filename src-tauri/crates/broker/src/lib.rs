@@ -1,44 +1,55 @@
-//! The embedded broker: rumqttd as the routing engine behind our own front door.
+//! The embedded MQTT broker: MQTT 3.1, 3.1.1 and 5 on one port, over TCP, TLS, WebSocket and
+//! secure WebSocket, with every packet of every client observable.
 //!
-//! The front door owns every listening socket, decodes every packet in both directions,
-//! authenticates, serves `$SYS`, reports each packet to the traffic model and relays to rumqttd
-//! over a loopback link guarded by credentials only the door knows, correcting rumqttd where it
-//! departs from the MQTT specification. It must never import `tauri`, and never trust a byte a
-//! peer sends.
+//! A map of the crate, from the socket inwards:
 //!
-//! Each packet is reported as a [`workbench_wire::PacketEvent`] inside a [`BrokerEvent`]; the
-//! app core feeds them to the traffic model. This crate must never depend on the traffic model or
-//! the sessions.
+//! - [`listeners`]: accept loops and admission (connections in all, per address).
+//! - [`connection`]: one task per connection: reads, writes, time; owns its [`door::Door`].
+//! - [`door`]: the per-connection protocol state machine (sans I/O): CONNECT and
+//!   authentication, publishes and their acknowledgements, subscriptions, deliveries with flow
+//!   control and topic aliases, packet events for the traffic views.
+//! - [`router`]: the routing engine shared by all connections: subscription tree, retained
+//!   store, sessions and their mailboxes, session expiry and delayed wills.
+//! - [`sys`]: `$SYS` statistics as retained messages.
+//! - [`stats`]: counters and the connected clients for the dashboard.
+//! - [`limits`]: every limit on what peers control, with its default.
 //!
-//! - [`workbench_wire`]: framing and light decoding, without copies (the hot path).
-//! - [`codec`]: full decoding and encoding of the packets the door rewrites or answers itself.
-//! - [`door`]: the per-connection protocol state machine: bytes in, bytes and events out.
+//! This crate never imports a UI toolkit and never trusts a byte a peer sends: nothing a client
+//! sends can panic it, stall other clients or grow memory without bound.
 
-pub mod codec;
+extern crate workbench_wire as wire;
+
+pub mod connection;
 pub mod door;
-pub mod engine;
+pub mod limits;
 pub mod listeners;
-pub mod server;
+pub mod router;
 pub mod stats;
+pub mod sys;
 
-pub use door::DoorSettings;
+pub use limits::{Limits, DEFAULT_MAX_PACKET_SIZE, MAX_PACKET_SIZE_CEILING};
 pub use stats::ClientInfo;
 
+use connection::BrokerContext;
+use door::{DoorConfig, Users};
+use router::message::Message;
+use router::Router;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use workbench_wire::{self as wire, Coded, ErrorCode, PacketEvent, ProtocolVersion};
+use tokio_util::task::TaskTracker;
+use wire::codec::QoS;
+use wire::{PacketEvent, ProtocolVersion};
 
 /// The MQTT port every client tries first.
 pub const DEFAULT_PORT: u16 = 1883;
 /// How many ports after a taken default port are tried.
 const PORT_FALLBACK_RANGE: u16 = 20;
-/// The default maximum packet size: large enough for images and firmware chunks.
-pub const DEFAULT_MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
-/// The largest maximum packet size a user may choose.
-pub const MAX_PACKET_SIZE_CEILING: usize = 256 * 1024 * 1024;
+/// How long stopping waits for connections to close before leaving them.
+const STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How the broker listens.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,13 +59,15 @@ pub struct BrokerSettings {
     pub port: u16,
     /// When the port is taken, try the next ones (for the default port at start).
     pub port_fallback: bool,
-    pub max_packet_size: usize,
     /// Username to password. Empty: anyone may connect.
     pub users: HashMap<String, String>,
     /// A WebSocket listener (path-agnostic, subprotocol "mqtt") on this port, if set.
     pub websocket_port: Option<u16>,
     /// A TLS listener, if set.
     pub tls: Option<TlsSettings>,
+    /// Limits on what clients may do (packet size, queues, keep-alive, ...).
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 /// A TLS listener's port and its PEM certificate chain and private key.
@@ -71,7 +84,7 @@ pub struct TlsSettings {
 /// One listening socket of a running broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
-    /// "mqtt", "ws" or "mqtts".
+    /// "mqtt", "ws", "mqtts" or "wss".
     pub scheme: &'static str,
     pub address: SocketAddr,
 }
@@ -82,10 +95,10 @@ impl Default for BrokerSettings {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: DEFAULT_PORT,
             port_fallback: true,
-            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             users: HashMap::new(),
             websocket_port: None,
             tls: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -103,17 +116,22 @@ pub enum BrokerError {
     },
     #[error("invalid broker settings: {0}")]
     InvalidSettings(String),
-    #[error("the routing engine failed: {0}")]
-    Engine(String),
+    #[error("the broker is not running")]
+    NotRunning,
+    /// The operating system refused a thread or a runtime.
+    #[error("the broker could not start: {0}")]
+    Start(String),
 }
 
-impl Coded for BrokerError {
-    fn code(&self) -> ErrorCode {
+impl wire::Coded for BrokerError {
+    fn code(&self) -> wire::ErrorCode {
+        use wire::ErrorCode;
         match self {
             BrokerError::PortInUse { .. } => ErrorCode::PortInUse,
             BrokerError::Bind { .. } => ErrorCode::Io,
             BrokerError::InvalidSettings(_) => ErrorCode::InvalidInput,
-            BrokerError::Engine(_) => ErrorCode::Internal,
+            BrokerError::NotRunning => ErrorCode::InvalidState,
+            BrokerError::Start(_) => ErrorCode::Internal,
         }
     }
 }
@@ -137,61 +155,79 @@ pub enum BrokerEvent {
         filter: String,
         qos: u8,
     },
+    Unsubscribed {
+        client_id: String,
+        filter: String,
+    },
+    /// A topic's retained message was set (`present`) or deleted.
+    Retained {
+        topic: Arc<str>,
+        present: bool,
+    },
     Disconnected {
         client_id: String,
         remote: SocketAddr,
         reason: String,
+        /// QoS 0 messages this client lost because it read too slowly.
+        dropped_qos0: u64,
     },
 }
 
-/// Which routing engine a broker fronts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineChoice {
-    /// The process-wide engine (the app's broker): state survives a stop and start.
-    Shared,
-    /// A fresh engine of its own (tests and benchmarks that must not see each other).
-    Dedicated,
-}
-
 /// A running broker. Dropping it stops it as [`Broker::stop`] does, without waiting.
+///
+/// The broker runs on a thread of its own with a single-threaded runtime, as mosquitto runs
+/// one event loop: packets from different clients are handled in the order they arrived (a
+/// client that subscribes just before another publishes gets the message, which tests and
+/// learners rely on), no lock is ever contended, and the broker's work never competes with the
+/// app's for a runtime.
 pub struct Broker {
     address: SocketAddr,
-    /// The engine's credentials, which the door also accepts for the app's own connections.
-    login: (String, String),
     listeners: Vec<Listener>,
-    state: Arc<stats::BrokerState>,
+    ctx: Arc<BrokerContext>,
     shutdown: watch::Sender<bool>,
-    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: TaskTracker,
+    runtime: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.tasks.close();
+    }
+}
+
+async fn stopped(mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 impl Broker {
-    /// Starts listening. `events`, when given, receives packets and notices; a full channel
-    /// drops events (counted) rather than slowing the broker.
+    /// Starts listening with a routing engine of its own. `events`, when given, receives
+    /// packets and notices; a full channel drops events (counted) rather than slowing the
+    /// broker.
     pub async fn start(
         settings: BrokerSettings,
         events: Option<mpsc::Sender<BrokerEvent>>,
     ) -> Result<Broker, BrokerError> {
-        Self::start_with(settings, events, EngineChoice::Shared).await
+        let router = Arc::new(Router::new(settings.limits.router_limits()));
+        Self::start_on(settings, events, router).await
     }
 
-    /// Starts listening in front of the chosen engine.
-    pub async fn start_with(
+    /// Starts listening in front of `router`, which keeps its retained messages and sessions
+    /// when a broker stops and another starts on it (the app changing ports, say).
+    pub async fn start_on(
         settings: BrokerSettings,
         events: Option<mpsc::Sender<BrokerEvent>>,
-        engine: EngineChoice,
+        router: Arc<Router>,
     ) -> Result<Broker, BrokerError> {
-        if settings.max_packet_size < 64 || settings.max_packet_size > MAX_PACKET_SIZE_CEILING {
-            return Err(BrokerError::InvalidSettings(format!(
-                "the maximum packet size must be between 64 bytes and {} MB",
-                MAX_PACKET_SIZE_CEILING / (1024 * 1024)
-            )));
-        }
-        let engine = tokio::task::spawn_blocking(move || match engine {
-            EngineChoice::Shared => engine::shared(),
-            EngineChoice::Dedicated => engine::dedicated(),
-        })
-        .await
-        .map_err(|e| BrokerError::Engine(e.to_string()))??;
+        settings
+            .limits
+            .validate()
+            .map_err(BrokerError::InvalidSettings)?;
+        router.set_limits(settings.limits.router_limits());
         // Everything that can fail is checked before anything listens.
         let tls = match &settings.tls {
             Some(tls) => Some((
@@ -225,49 +261,84 @@ impl Broker {
         }
         let mut listeners_info = Vec::new();
         for (listener, transport) in &bound {
-            let address = listener
-                .local_addr()
-                .map_err(|e| BrokerError::Engine(e.to_string()))?;
+            let address = listener.local_addr().map_err(|e| BrokerError::Bind {
+                bind: settings.bind,
+                port: settings.port,
+                reason: e.to_string(),
+            })?;
             listeners_info.push(Listener {
                 scheme: transport.label(),
                 address,
             });
         }
         let address = listeners_info[0].address;
-        let state = Arc::new(stats::BrokerState::default());
-        let shared = Arc::new(server::Shared {
-            settings: Arc::new(DoorSettings {
-                max_packet_size: settings.max_packet_size,
-                users: settings.users.clone(),
-                engine_login: (engine.username.clone(), engine.password.clone()),
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let tasks = TaskTracker::new();
+        let (handle, runtime) = broker_thread(shutdown_rx.clone(), tasks.clone())?;
+        let stats = Arc::new(stats::Stats::default());
+        let sys = Arc::new(sys::SysPublisher::new(router.clone(), stats.clone()));
+        let ctx = Arc::new(BrokerContext {
+            router: router.clone(),
+            door: Arc::new(DoorConfig {
+                limits: settings.limits.clone(),
+                users: Users::new(&settings.users),
+                tap: events.is_some(),
+                sys: Some(sys.clone()),
             }),
-            engine,
-            state: state.clone(),
+            stats,
             events,
             serial: AtomicU64::new(0),
+            unfinished: AtomicUsize::new(0),
         });
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let accept_tasks = bound
-            .into_iter()
-            .map(|(listener, transport)| {
-                tokio::spawn(listeners::accept_loop(
-                    listener,
-                    transport,
-                    shared.clone(),
-                    shutdown_rx.clone(),
-                ))
-            })
-            .collect();
+        let admission = listeners::Admission::new(
+            settings.limits.max_connections,
+            settings.limits.max_connections_per_address,
+        );
+        for (listener, transport) in bound {
+            // Listeners were bound on the caller's runtime; they move to the broker's.
+            let listener = listener.into_std().map_err(|e| BrokerError::Bind {
+                bind: settings.bind,
+                port: settings.port,
+                reason: e.to_string(),
+            })?;
+            let (ctx, admission, tasks_inner, shutdown_rx) = (
+                ctx.clone(),
+                admission.clone(),
+                tasks.clone(),
+                shutdown_rx.clone(),
+            );
+            tasks.spawn_on(
+                async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            listeners::accept_loop(
+                                listener,
+                                transport,
+                                ctx,
+                                admission,
+                                tasks_inner,
+                                shutdown_rx,
+                            )
+                            .await
+                        }
+                        Err(error) => tracing::error!(%error, "a listener could not start"),
+                    }
+                },
+                &handle,
+            );
+        }
+        tasks.spawn_on(
+            router.clone().run_timers(stopped(shutdown_rx.clone())),
+            &handle,
+        );
+        tasks.spawn_on(sys::run(sys, stopped(shutdown_rx)), &handle);
         Ok(Broker {
             address,
-            login: (
-                shared.engine.username.clone(),
-                shared.engine.password.clone(),
-            ),
             listeners: listeners_info,
-            state,
+            ctx,
             shutdown,
-            accept_tasks,
+            tasks,
+            runtime: Some(runtime),
         })
     }
 
@@ -276,108 +347,128 @@ impl Broker {
         self.address
     }
 
-    /// Publishes an empty retained QoS 1 message to each topic through the front door, waiting
-    /// for each acknowledgement. Returns how many topics were cleared.
-    pub async fn delete_retained(&self, topics: &[String]) -> Result<usize, BrokerError> {
-        use tokio::io::AsyncWriteExt;
-        let io =
-            |e: std::io::Error| BrokerError::Engine(format!("deleting retained messages: {e}"));
-        let mut address = self.address;
-        if address.ip().is_unspecified() {
-            address.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        }
-        let mut stream = tokio::net::TcpStream::connect(address).await.map_err(io)?;
-        let connect = codec::encode_session_end(
-            "mqtt-workbench-retained-cleaner",
-            (&self.login.0, &self.login.1),
-        )
-        .map_err(|e| BrokerError::Engine(e.to_string()))?;
-        stream.write_all(&connect).await.map_err(io)?;
-        let mut buffer = bytes::BytesMut::with_capacity(1024);
-        let connack = read_packet(&mut stream, &mut buffer).await?;
-        if connack.get(3) != Some(&0) {
-            return Err(BrokerError::Engine(
-                "the broker refused the app's own connection".into(),
-            ));
-        }
-        let mut cleared = 0;
-        for (index, topic) in topics.iter().enumerate() {
-            let packet_id = (index % 65_535) as u16 + 1;
-            let mut packet = Vec::new();
-            wire::encode_publish(
-                &mut packet,
-                0b0011,
-                topic.as_bytes(),
-                Some(packet_id),
-                Some(&[]),
-                &[],
-            );
-            stream.write_all(&packet).await.map_err(io)?;
-            // Wait for the PUBACK.
-            while read_packet(&mut stream, &mut buffer).await?[0] >> 4 != 4 {}
-            cleared += 1;
-        }
-        stream.write_all(&[0xE0, 0x00]).await.map_err(io)?;
-        Ok(cleared)
-    }
-
     /// Every listening socket (TCP first, then WebSocket and TLS when configured).
     pub fn listeners(&self) -> &[Listener] {
         &self.listeners
     }
 
-    /// Topics holding a retained message.
+    pub fn router(&self) -> &Arc<Router> {
+        &self.ctx.router
+    }
+
+    /// Deletes the retained messages of `topics`, as an empty retained publish of the broker's
+    /// own would (subscribers see the deletion). Returns how many topics were cleared.
+    pub fn delete_retained(&self, topics: &[String]) -> usize {
+        let mut scratch = Vec::new();
+        let mut congested = None;
+        let mut cleared = 0;
+        for topic in topics {
+            if wire::topic::validate_name(topic).is_err() {
+                continue;
+            }
+            let message = Arc::new(Message::new(topic, Vec::new(), QoS::AtMostOnce, true));
+            let routed = self
+                .ctx
+                .router
+                .publish(message, &mut scratch, &mut congested);
+            if routed.retained == Some(router::retained::RetainChange::Removed) {
+                cleared += 1;
+                self.ctx.report(BrokerEvent::Retained {
+                    topic: Arc::from(topic.as_str()),
+                    present: false,
+                });
+            }
+        }
+        cleared
+    }
+
+    /// Topics holding a retained message (not counting `$SYS`).
     pub fn retained_count(&self) -> usize {
-        self.state.retained_count()
+        self.ctx.router.retained_count()
     }
 
     /// Clients connected right now.
     pub fn clients(&self) -> Vec<ClientInfo> {
-        self.state.clients()
+        self.ctx.stats.clients(1_000)
     }
 
     /// Events dropped because the consumer fell behind.
     pub fn events_dropped(&self) -> u64 {
-        self.state
+        self.ctx
+            .stats
             .events_dropped
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current `$SYS` values.
     pub fn sys_values(&self) -> Vec<(String, String)> {
-        self.state.sys_values()
+        self.ctx.stats.sys_values(&self.ctx.router)
     }
 
-    /// Stops listening and closes every connection (clients' wills fire, as on any abnormal
-    /// close). The routing engine keeps retained messages for the next start.
-    pub async fn stop(self) {
-        let _ = self.shutdown.send(true);
-        for task in self.accept_tasks {
-            let _ = task.await;
+    /// Closes the connection of `client_id` with an MQTT 5 reason code (for example 0x98
+    /// Administrative action). False when no connection serves that client id.
+    pub fn disconnect_client(&self, client_id: &str, code: u8) -> bool {
+        match self.ctx.router.control_of(client_id) {
+            Some(control) => control
+                .try_send(router::registry::Control::Close(code))
+                .is_ok(),
+            None => false,
         }
+    }
+
+    /// Stops listening and closes every connection (MQTT 5 clients are told the server is
+    /// shutting down; wills fire, as on any abnormal close), waiting for every connection and
+    /// timer task to end (at most a few seconds). The router keeps retained messages and
+    /// sessions for the next start on it.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        self.tasks.close();
+        if tokio::time::timeout(STOP_DEADLINE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "{} connection tasks did not end within {} s",
+                self.tasks.len(),
+                STOP_DEADLINE.as_secs()
+            );
+        }
+        if let Some(runtime) = self.runtime.take() {
+            // The thread ends once shutdown is signalled; it holds nothing to wait for.
+            let _ = tokio::task::spawn_blocking(move || runtime.join()).await;
+        }
+    }
+
+    /// Tasks still running (connections, listeners, timers): 0 after [`Broker::stop`].
+    pub fn tasks_running(&self) -> usize {
+        self.tasks.len()
     }
 }
 
-/// Reads one whole packet from the broker.
-async fn read_packet(
-    stream: &mut tokio::net::TcpStream,
-    buffer: &mut bytes::BytesMut,
-) -> Result<bytes::BytesMut, BrokerError> {
-    use tokio::io::AsyncReadExt;
-    loop {
-        if let Ok(Some(frame)) = wire::frame(buffer, 1 << 20) {
-            return Ok(buffer.split_to(frame.len()));
-        }
-        let read = stream
-            .read_buf(buffer)
-            .await
-            .map_err(|e| BrokerError::Engine(format!("reading from the broker: {e}")))?;
-        if read == 0 {
-            return Err(BrokerError::Engine(
-                "the broker closed the connection".into(),
-            ));
-        }
-    }
+/// Starts the broker's thread and its single-threaded runtime. It runs until the shutdown
+/// signal (sent by `stop` or by dropping the broker), then until every task has ended (at most
+/// [`STOP_DEADLINE`]).
+fn broker_thread(
+    shutdown: watch::Receiver<bool>,
+    tasks: TaskTracker,
+) -> Result<(tokio::runtime::Handle, std::thread::JoinHandle<()>), BrokerError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("mqtt-broker")
+        .build()
+        .map_err(|e| BrokerError::Start(e.to_string()))?;
+    let handle = runtime.handle().clone();
+    let thread = std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                stopped(shutdown).await;
+                tasks.close();
+                let _ = tokio::time::timeout(STOP_DEADLINE, tasks.wait()).await;
+            });
+        })
+        .map_err(|e| BrokerError::Start(e.to_string()))?;
+    Ok((handle, thread))
 }
 
 async fn bind(

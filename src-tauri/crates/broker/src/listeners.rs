@@ -1,20 +1,22 @@
-//! The door's listening sockets: plain TCP, WebSocket (subprotocol "mqtt") and TLS. Each wraps
-//! the accepted socket into a byte stream and hands it to the same connection code, so every
-//! transport gets the same protocol handling, in MQTT 3.1.1 and 5 alike.
+//! The broker's listening sockets: plain TCP, WebSocket (subprotocol "mqtt"), TLS and secure
+//! WebSocket. Each wraps the accepted socket into a byte stream and hands it to the same
+//! connection code, so every transport gets the same protocol handling, in MQTT 3.1.1 and 5
+//! alike. Admission (connections in all, per remote address) is decided here, before a
+//! connection costs anything.
 
-use super::server::{serve, Shared};
-use super::BrokerError;
+use crate::connection::{serve, BrokerContext, ClientStream};
+use crate::BrokerError;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::HeaderValue;
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio_util::task::TaskTracker;
 
-/// Connections served at once per listener; further ones are closed right after accept.
-const MAX_CONNECTIONS: usize = 20_000;
 /// How long a TLS or WebSocket handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,6 +38,74 @@ impl Transport {
             Transport::Tls(_) => "mqtts",
             Transport::SecureWebSocket(_) => "wss",
         }
+    }
+}
+
+/// Who may connect: at most so many connections in all (one permit each), and so many per
+/// remote address (loopback is not limited: it is this computer, and load tests run there).
+pub struct Admission {
+    permits: Arc<Semaphore>,
+    per_address: usize,
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A connection's place, given back when the connection ends.
+pub struct Admitted {
+    _permit: OwnedSemaphorePermit,
+    address: Option<IpAddr>,
+    admission: Arc<Admission>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some(address) = self.address {
+            let mut by_address = self
+                .admission
+                .by_address
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(count) = by_address.get_mut(&address) {
+                *count -= 1;
+                if *count == 0 {
+                    by_address.remove(&address);
+                }
+            }
+        }
+    }
+}
+
+impl Admission {
+    pub fn new(max_connections: usize, per_address: usize) -> Arc<Admission> {
+        Arc::new(Admission {
+            permits: Arc::new(Semaphore::new(max_connections)),
+            per_address,
+            by_address: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A place for a connection from `address`, or why there is none.
+    pub fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Admitted, &'static str> {
+        let permit = self
+            .permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| "the broker serves its maximum number of connections")?;
+        let counted = if address.is_loopback() {
+            None
+        } else {
+            let mut by_address = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
+            let count = by_address.entry(address).or_insert(0);
+            if *count >= self.per_address {
+                return Err("this address has its maximum number of connections");
+            }
+            *count += 1;
+            Some(address)
+        };
+        Ok(Admitted {
+            _permit: permit,
+            address: counted,
+            admission: self.clone(),
+        })
     }
 }
 
@@ -94,14 +164,16 @@ fn choose_subprotocol(
     Ok(response)
 }
 
-/// Accepts connections until `shutdown` turns true.
+/// Accepts connections until `shutdown` turns true. Every connection task is tracked by
+/// `tasks`, so that stopping the broker can wait for them.
 pub async fn accept_loop(
     listener: TcpListener,
     transport: Transport,
-    shared: Arc<Shared>,
+    ctx: Arc<BrokerContext>,
+    admission: Arc<Admission>,
+    tasks: TaskTracker,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -116,24 +188,28 @@ pub async fn accept_loop(
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%remote, "too many connections; closing the new one");
-            continue;
+        let admitted = match admission.admit(remote.ip()) {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                tracing::warn!(%remote, "connection refused: {why}");
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
+        let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         let transport = transport.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             match transport {
-                Transport::Tcp => serve(stream, remote, shared, shutdown).await,
+                Transport::Tcp => serve(ClientStream::Tcp(stream), remote, ctx, shutdown).await,
                 Transport::WebSocket => {
                     let handshake =
                         async_tungstenite::tokio::accept_hdr_async(stream, choose_subprotocol);
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                         Ok(Ok(socket)) => {
                             let stream = ws_stream_tungstenite::WsStream::new(socket);
-                            serve(stream, remote, shared, shutdown).await;
+                            serve(ClientStream::Other(Box::new(stream)), remote, ctx, shutdown)
+                                .await;
                         }
                         Ok(Err(error)) => {
                             tracing::debug!(%remote, %error, "WebSocket handshake failed")
@@ -143,7 +219,10 @@ pub async fn accept_loop(
                 }
                 Transport::Tls(acceptor) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve(stream, remote, shared, shutdown).await,
+                        Ok(Ok(stream)) => {
+                            serve(ClientStream::Other(Box::new(stream)), remote, ctx, shutdown)
+                                .await
+                        }
                         Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
                     }
@@ -159,7 +238,8 @@ pub async fn accept_loop(
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                         Ok(Ok(socket)) => {
                             let stream = ws_stream_tungstenite::WsStream::new(socket);
-                            serve(stream, remote, shared, shutdown).await;
+                            serve(ClientStream::Other(Box::new(stream)), remote, ctx, shutdown)
+                                .await;
                         }
                         Ok(Err(error)) => {
                             tracing::debug!(%remote, %error, "secure WebSocket handshake failed")
@@ -168,7 +248,34 @@ pub async fn accept_loop(
                     }
                 }
             }
-            drop(permit);
+            drop(admitted);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_limits_per_address_but_not_loopback() {
+        let admission = Admission::new(10, 2);
+        let remote: IpAddr = [192, 168, 1, 9].into();
+        let first = admission.admit(remote).expect("first");
+        let _second = admission.admit(remote).expect("second");
+        assert!(admission.admit(remote).is_err(), "a third from one address");
+        drop(first);
+        let _third = admission.admit(remote).expect("a place was given back");
+        let local: Vec<_> = (0..8)
+            .map(|_| admission.admit(IpAddr::from([127, 0, 0, 1])))
+            .collect();
+        assert!(
+            local.iter().all(Result::is_ok),
+            "loopback is not limited per address"
+        );
+        assert!(
+            admission.admit([10, 0, 0, 1].into()).is_err(),
+            "but counts in all"
+        );
     }
 }

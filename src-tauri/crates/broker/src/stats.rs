@@ -1,15 +1,21 @@
-//! Broker-wide counters, the registry of connected clients, and the `$SYS` values built from them
-//! (in mosquitto's topic layout, so existing dashboards and habits carry over).
+//! Broker-wide counters, the connected clients as the dashboard shows them, and the `$SYS`
+//! values built from both (in mosquitto's topic layout, so existing dashboards carry over).
+//!
+//! Counters are added per batch by each connection (one atomic add per I/O step, not per
+//! packet); a client's subscriptions are kept here as they change, one entry at a time.
 
+use crate::door::Counts;
+use crate::router::session::SessionCell;
+use crate::router::Router;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
-use workbench_wire::{Direction, PacketKind, PacketSummary, ProtocolVersion};
+use wire::ProtocolVersion;
 
-/// Counters kept with relaxed atomics: each is independent, and readers only need a recent value.
+/// Counters kept with relaxed atomics: each is independent, and readers need a recent value.
 #[derive(Debug, Default)]
 pub struct Counters {
     pub messages_received: AtomicU64,
@@ -21,32 +27,100 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Adds up a batch of packet events.
-    pub fn account<'a>(&self, events: impl IntoIterator<Item = &'a (Direction, PacketSummary)>) {
-        let (mut msg_in, mut msg_out, mut pub_in, mut pub_out, mut bytes_in, mut bytes_out) =
-            (0, 0, 0, 0, 0, 0);
-        for (direction, summary) in events {
-            let publish = u64::from(summary.kind == PacketKind::Publish);
-            let size = summary.size as u64;
-            match direction {
-                Direction::Inbound => {
-                    msg_in += 1;
-                    pub_in += publish;
-                    bytes_in += size;
-                }
-                Direction::Outbound => {
-                    msg_out += 1;
-                    pub_out += publish;
-                    bytes_out += size;
-                }
+    pub fn add(&self, counts: &Counts) {
+        let add = |counter: &AtomicU64, value: u64| {
+            if value > 0 {
+                counter.fetch_add(value, Relaxed);
             }
+        };
+        add(&self.messages_received, counts.packets_in);
+        add(&self.messages_sent, counts.packets_out);
+        add(&self.publish_received, counts.publish_in);
+        add(&self.publish_sent, counts.publish_out);
+        add(&self.bytes_received, counts.bytes_in);
+        add(&self.bytes_sent, counts.bytes_out);
+    }
+}
+
+/// A connected client, as the broker keeps it while it is connected.
+#[derive(Debug)]
+pub struct ClientRecord {
+    pub connection: u64,
+    pub client_id: Arc<str>,
+    pub remote: SocketAddr,
+    pub version: ProtocolVersion,
+    pub keep_alive: u16,
+    pub clean_session: bool,
+    pub connected_at: SystemTime,
+    pub session: Arc<SessionCell>,
+    subscriptions: Mutex<BTreeMap<String, u8>>,
+    pub counters: Counters,
+}
+
+impl ClientRecord {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        connection: u64,
+        client_id: Arc<str>,
+        remote: SocketAddr,
+        version: ProtocolVersion,
+        keep_alive: u16,
+        clean_session: bool,
+        session: Arc<SessionCell>,
+        subscriptions: impl IntoIterator<Item = (String, u8)>,
+    ) -> ClientRecord {
+        ClientRecord {
+            connection,
+            client_id,
+            remote,
+            version,
+            keep_alive,
+            clean_session,
+            connected_at: SystemTime::now(),
+            session,
+            subscriptions: Mutex::new(subscriptions.into_iter().collect()),
+            counters: Counters::default(),
         }
-        self.messages_received.fetch_add(msg_in, Relaxed);
-        self.messages_sent.fetch_add(msg_out, Relaxed);
-        self.publish_received.fetch_add(pub_in, Relaxed);
-        self.publish_sent.fetch_add(pub_out, Relaxed);
-        self.bytes_received.fetch_add(bytes_in, Relaxed);
-        self.bytes_sent.fetch_add(bytes_out, Relaxed);
+    }
+
+    fn subscriptions(&self) -> MutexGuard<'_, BTreeMap<String, u8>> {
+        self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn subscribed(&self, filter: &str, qos: u8) {
+        self.subscriptions().insert(filter.to_string(), qos);
+    }
+
+    pub fn unsubscribed(&self, filter: &str) {
+        self.subscriptions().remove(filter);
+    }
+
+    /// A snapshot for the dashboard, with at most `max_subscriptions` of its subscriptions.
+    pub fn info(&self, max_subscriptions: usize) -> ClientInfo {
+        let subscriptions = self.subscriptions();
+        let c = &self.counters;
+        ClientInfo {
+            connection: self.connection,
+            client_id: self.client_id.to_string(),
+            remote: self.remote,
+            version: self.version,
+            keep_alive: self.keep_alive,
+            clean_session: self.clean_session,
+            connected_at: self.connected_at,
+            subscription_count: subscriptions.len(),
+            subscriptions: subscriptions
+                .iter()
+                .take(max_subscriptions)
+                .map(|(f, q)| (f.clone(), *q))
+                .collect(),
+            publish_received: c.publish_received.load(Relaxed),
+            publish_sent: c.publish_sent.load(Relaxed),
+            bytes_received: c.bytes_received.load(Relaxed),
+            bytes_sent: c.bytes_sent.load(Relaxed),
+            dropped_qos0: self.session.counters.dropped_qos0.load(Relaxed),
+            dropped_qos12: self.session.counters.dropped_qos12.load(Relaxed),
+            queued: self.session.queued(),
+        }
     }
 }
 
@@ -60,117 +134,86 @@ pub struct ClientInfo {
     pub keep_alive: u16,
     pub clean_session: bool,
     pub connected_at: SystemTime,
+    /// All its subscriptions, counted.
+    pub subscription_count: usize,
+    /// Its subscriptions (the first ones, when there are very many).
     pub subscriptions: BTreeMap<String, u8>,
     pub publish_received: u64,
     pub publish_sent: u64,
     pub bytes_received: u64,
     pub bytes_sent: u64,
+    /// QoS 0 messages dropped because its queue was full (a slow reader).
+    pub dropped_qos0: u64,
+    /// QoS 1 and 2 messages dropped because its queue was full.
+    pub dropped_qos12: u64,
+    /// Messages waiting for it.
+    pub queued: usize,
 }
 
-/// Everything the broker knows across connections.
+/// Everything the broker counts across connections.
 #[derive(Debug)]
-pub struct BrokerState {
+pub struct Stats {
     pub started: Instant,
     pub counters: Counters,
     pub clients_maximum: AtomicU64,
-    pub clients_total: AtomicU64,
+    pub connections_total: AtomicU64,
     pub events_dropped: AtomicU64,
-    clients: Mutex<HashMap<u64, ClientInfo>>,
-    retained: Mutex<HashSet<String>>,
-    generations: Mutex<HashMap<String, u64>>,
+    pub refused: AtomicU64,
+    clients: Mutex<HashMap<u64, Arc<ClientRecord>>>,
 }
 
-impl Default for BrokerState {
+impl Default for Stats {
     fn default() -> Self {
-        BrokerState {
+        Stats {
             started: Instant::now(),
             counters: Counters::default(),
             clients_maximum: AtomicU64::new(0),
-            clients_total: AtomicU64::new(0),
+            connections_total: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
-            retained: Mutex::new(HashSet::new()),
-            generations: Mutex::new(HashMap::new()),
         }
     }
 }
 
-// std Mutex, not tokio's: no await happens while any of these is held, and each hold is short.
-impl BrokerState {
-    /// How many times a client id has connected: a session expiry timer only fires when it has
-    /// not changed since the disconnect.
-    pub fn session_generation(&self, client_id: &str) -> u64 {
-        let generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        generations.get(client_id).copied().unwrap_or(0)
+// std Mutex, not tokio's: no await happens while it is held, and each hold is short.
+impl Stats {
+    fn clients_lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<ClientRecord>>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn client_connected(&self, info: ClientInfo) {
-        {
-            let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-            *generations.entry(info.client_id.clone()).or_insert(0) += 1;
-        }
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients.insert(info.connection, info);
-        self.clients_total.fetch_add(1, Relaxed);
+    pub fn client_connected(&self, record: Arc<ClientRecord>) {
+        let mut clients = self.clients_lock();
+        clients.insert(record.connection, record);
+        self.connections_total.fetch_add(1, Relaxed);
         self.clients_maximum
             .fetch_max(clients.len() as u64, Relaxed);
     }
 
-    pub fn client_gone(&self, connection: u64) -> Option<ClientInfo> {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients.remove(&connection)
+    pub fn client_gone(&self, connection: u64) -> Option<Arc<ClientRecord>> {
+        self.clients_lock().remove(&connection)
     }
 
-    pub fn update_client(&self, connection: u64, update: impl FnOnce(&mut ClientInfo)) {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(info) = clients.get_mut(&connection) {
-            update(info);
-        }
+    pub fn connected(&self) -> usize {
+        self.clients_lock().len()
     }
 
-    pub fn clients(&self) -> Vec<ClientInfo> {
-        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        let mut list: Vec<ClientInfo> = clients.values().cloned().collect();
+    /// Every connected client, in connection order.
+    pub fn clients(&self, max_subscriptions: usize) -> Vec<ClientInfo> {
+        let records: Vec<Arc<ClientRecord>> = self.clients_lock().values().cloned().collect();
+        let mut list: Vec<ClientInfo> = records.iter().map(|r| r.info(max_subscriptions)).collect();
         list.sort_by_key(|c| c.connection);
         list
     }
 
-    pub fn retained_changed(&self, changes: &[(String, bool)]) {
-        if changes.is_empty() {
-            return;
-        }
-        let mut retained = self.retained.lock().unwrap_or_else(|p| p.into_inner());
-        for (topic, present) in changes {
-            if *present {
-                retained.insert(topic.clone());
-            } else {
-                retained.remove(topic);
-            }
-        }
-    }
-
-    /// How many topics hold a retained message.
-    pub fn retained_count(&self) -> usize {
-        self.retained
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
-    }
-
     /// The `$SYS` topics and their current values, in mosquitto's layout.
-    pub fn sys_values(&self) -> Vec<(String, String)> {
-        let (connected, subscriptions) = {
-            let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-            let subs: usize = clients.values().map(|c| c.subscriptions.len()).sum();
-            (clients.len(), subs)
-        };
-        let retained = self
-            .retained
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len();
+    pub fn sys_values(&self, router: &Router) -> Vec<(String, String)> {
+        let connected = self.connected();
+        let (sessions, offline) = router.session_counts();
         let c = &self.counters;
+        let r = &router.counters;
         let get = |a: &AtomicU64| a.load(Relaxed).to_string();
+        let dropped = r.dropped_qos0.load(Relaxed) + r.dropped_qos12.load(Relaxed);
         let values = [
             (
                 "version",
@@ -182,16 +225,26 @@ impl BrokerState {
             ),
             ("clients/connected", connected.to_string()),
             ("clients/active", connected.to_string()),
+            ("clients/disconnected", offline.to_string()),
+            ("clients/total", sessions.to_string()),
             ("clients/maximum", get(&self.clients_maximum)),
-            ("clients/total", connected.to_string()),
+            ("clients/expired", get(&r.sessions_expired)),
             ("messages/received", get(&c.messages_received)),
             ("messages/sent", get(&c.messages_sent)),
+            ("messages/stored", router.stored_messages().to_string()),
             ("publish/messages/received", get(&c.publish_received)),
             ("publish/messages/sent", get(&c.publish_sent)),
+            ("publish/messages/dropped", dropped.to_string()),
             ("bytes/received", get(&c.bytes_received)),
             ("bytes/sent", get(&c.bytes_sent)),
-            ("subscriptions/count", subscriptions.to_string()),
-            ("retained messages/count", retained.to_string()),
+            (
+                "subscriptions/count",
+                router.subscription_count().to_string(),
+            ),
+            (
+                "retained messages/count",
+                router.retained_count().to_string(),
+            ),
         ];
         values
             .into_iter()

@@ -250,7 +250,10 @@ fn a_reused_packet_id_gets_each_subscribe_its_own_suback_in_order() {
 #[test]
 fn oversized_packets_are_refused_from_their_header() {
     let broker = TestBroker::start(BrokerSettings {
-        max_packet_size: 1024,
+        limits: workbench_broker::Limits {
+            max_packet_size: 1024,
+            ..workbench_broker::Limits::default()
+        },
         ..BrokerSettings::default()
     });
     let mut client = RawClient::connected(
@@ -727,10 +730,7 @@ fn the_app_deletes_retained_messages_through_the_door_even_with_passwords() {
         assert!(sent.status.success());
     }
     let topics = vec!["keep/a/1".to_string(), "keep/a/2".to_string()];
-    let deleted = broker
-        .runtime
-        .block_on(broker.broker().delete_retained(&topics))
-        .expect("delete retained");
+    let deleted = broker.broker().delete_retained(&topics);
     assert_eq!(deleted, 2);
     // Only keep/b is still retained: a new subscriber to keep/# gets exactly it.
     let sub = mosquitto_sub(

@@ -1,113 +1,170 @@
-//! Property tests of the packet decoders, the wire's and the door's full ones: whatever bytes a
-//! peer may send, never a panic, only a result or a precise error.
+//! Property tests of the broker's own logic, without sockets: the door fed any bytes in any
+//! pieces never panics (it answers or closes), and the subscription tree routes a topic to
+//! exactly the filters that match it by the specification's rules.
 
+use bytes::BytesMut;
 use proptest::prelude::*;
-use workbench_broker::codec;
-use workbench_wire::{self as wire, PacketKind, ProtocolVersion};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use workbench_broker::door::{ConnectStep, Door, DoorConfig, Output, Users};
+use workbench_broker::router::registry::Attach;
+use workbench_broker::router::session::SessionCell;
+use workbench_broker::router::subscriptions::{
+    FilterName, Subscriber, SubscriptionOptions, SubscriptionTree,
+};
+use workbench_broker::router::Router;
+use workbench_broker::Limits;
+use workbench_wire::codec::{Connect, Level};
 
-/// A well-framed packet of any type and flags whose body is arbitrary bytes: gets past the framing
-/// so that every decoder behind it meets garbage.
-fn framed_garbage() -> impl Strategy<Value = Vec<u8>> {
-    (any::<u8>(), prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(first, body)| {
-        let mut packet = vec![first];
-        wire::encode_varint(body.len(), &mut packet);
-        packet.extend(body);
-        packet
-    })
-}
-
-/// A packet that starts the way a real one does (a CONNECT's protocol name and level, a
-/// SUBSCRIBE's or PUBLISH's usual first bytes) and goes on with arbitrary bytes: reaches deeper
-/// into the decoders than garbage does.
-fn plausible_garbage() -> impl Strategy<Value = Vec<u8>> {
-    let starts: Vec<(u8, Vec<u8>)> = vec![
-        (0x10, b"\x00\x04MQTT\x04".to_vec()),
-        (0x10, b"\x00\x04MQTT\x05".to_vec()),
-        (0x10, b"\x00\x06MQIsdp\x03".to_vec()),
-        (0x82, vec![0, 1]),
-        (0xA2, vec![0, 1]),
-        (0x90, vec![0, 1]),
-        (0x20, vec![0]),
-        (0x32, vec![0, 3, b'a', b'/', b'b', 0, 1]),
-    ];
-    (
-        prop::sample::select(starts),
-        prop::collection::vec(any::<u8>(), 0..120),
+fn door(router: &Arc<Router>) -> Door {
+    let config = Arc::new(DoorConfig {
+        limits: Limits::default(),
+        users: Users::default(),
+        tap: true,
+        sys: None,
+    });
+    Door::new(
+        config,
+        router.clone(),
+        1,
+        "127.0.0.1:1".parse().expect("address"),
+        Instant::now(),
     )
-        .prop_map(|((first, start), tail)| {
-            let mut body = start;
-            body.extend(tail);
-            let mut packet = vec![first];
-            wire::encode_varint(body.len(), &mut packet);
-            packet.extend(body);
-            packet
-        })
 }
 
-/// Runs every decoder of the wire module over the first packet in `bytes`.
-fn decode_everything(bytes: &[u8]) -> Result<(), TestCaseError> {
-    const MAX: usize = 1 << 20;
-    let frame = match wire::frame(bytes, MAX) {
-        Ok(Some(frame)) => frame,
-        Ok(None) | Err(_) => return Ok(()),
+/// Feeds `chunks` to a fresh door after a valid CONNECT, as a connection would.
+fn feed(level: Level, chunks: &[Vec<u8>]) -> Result<(), TestCaseError> {
+    let router = Arc::new(Router::new(Limits::default().router_limits()));
+    let mut door = door(&router);
+    let mut connect = Vec::new();
+    Connect::new(level, "prop", 30).encode(&mut connect);
+    let mut buf = BytesMut::from(&connect[..]);
+    let mut out = Output::default();
+    let now = Instant::now();
+    let Some(ConnectStep::Attach {
+        client_id,
+        clean_start,
+        expiry,
+    }) = door.on_connect(&mut buf, now, &mut out)
+    else {
+        return Err(TestCaseError::fail("a valid CONNECT is accepted"));
     };
-    prop_assert!((2..=5).contains(&frame.header_len));
-    prop_assert!(frame.len() <= bytes.len() && frame.remaining_len <= MAX);
-    let packet = &bytes[..frame.len()];
-    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-        if let Ok(summary) = wire::summarize(packet, &frame, version) {
-            prop_assert_eq!(summary.size, frame.len());
-            prop_assert!(summary.payload_len <= frame.remaining_len);
+    let (tx, _rx) = tokio::sync::mpsc::channel(4);
+    let Attach::Ready(attached) = router.attach(&client_id, clean_start, expiry, 1, tx, false, now)
+    else {
+        return Err(TestCaseError::fail("a new session attaches at once"));
+    };
+    door.accept(attached, now, &mut out);
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        door.on_bytes(&mut buf, now, &mut out);
+        door.congested = None;
+        while door.pull(now, &mut out) {}
+        if out.close.is_some() {
+            break;
         }
-        let _ = wire::describe(packet, &frame, version);
-        if let Ok(publish) = wire::parse_publish(packet, &frame, version) {
-            prop_assert!(publish.payload.len() <= frame.remaining_len);
-            let _ = wire::walk_publish_properties(publish.properties, |_, _| {});
-        }
-        let _ = wire::subscription_filters(packet, &frame, version);
-        let _ = wire::ack_codes(packet, &frame, version);
-    }
-    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-        // The door's full decoders (rumqttc's codecs behind them).
-        if let Ok(connect) = codec::ConnectPacket::decode(packet, version) {
-            let _ = (connect.client_id(), connect.login(), connect.has_will());
-        }
-        if let Ok(subscribe) = codec::SubscribePacket::decode(packet, version) {
-            let filters = subscribe.filters();
-            let keep: Vec<bool> = (0..filters.len()).map(|i| i % 2 == 0).collect();
-            let _ = subscribe.encode_subset(&keep);
-        }
-        let _ = codec::decode_unsubscribe(packet, version);
-        let _ = codec::suback_codes(&packet[frame.header_len..], version);
-    }
-    if frame.kind() == Some(PacketKind::ConnAck) {
-        let _ = codec::connack_for_v5_client(packet, Some("assigned"));
-        let _ = codec::connack_v5_to_v4(packet);
-    }
-    let _ = wire::publish_properties(packet, &frame);
-    let _ = wire::connect_protocol_level(packet, &frame);
-    if let Ok(rewritten) = wire::insert_empty_properties(packet, &frame) {
-        let again = wire::frame(&rewritten, usize::MAX).expect("a rewrite frames");
-        prop_assert_eq!(again.map(|f| f.len()), Some(rewritten.len()));
     }
     Ok(())
 }
 
+/// Bytes that look like MQTT often enough to reach deep into the door: a valid packet start
+/// followed by anything.
+fn chunk() -> impl Strategy<Value = Vec<u8>> {
+    let starts: Vec<Vec<u8>> = vec![
+        vec![0x30, 0x05, 0x00, 0x01, b'a'],
+        vec![0x32, 0x07, 0x00, 0x01, b'a', 0x00, 0x01],
+        vec![0x34, 0x07, 0x00, 0x01, b'a', 0x00, 0x02],
+        vec![0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'#', 0x01],
+        vec![0xA2, 0x05, 0x00, 0x01, 0x00, 0x01, b'#'],
+        vec![0x40, 0x02, 0x00, 0x01],
+        vec![0x50, 0x02, 0x00, 0x01],
+        vec![0x62, 0x02, 0x00, 0x01],
+        vec![0x70, 0x02, 0x00, 0x01],
+        vec![0xC0, 0x00],
+        vec![0xE0, 0x00],
+    ];
+    (
+        prop::sample::select(starts),
+        prop::collection::vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(mut start, tail)| {
+            start.extend(tail);
+            start
+        })
+}
+
+fn level_strategy() -> impl Strategy<Value = Level> {
+    prop::sample::select(vec![Level::V3_1_1, Level::V5])
+}
+
+fn spec_matches(filter: &str, topic: &str) -> bool {
+    workbench_wire::topic::matches(filter, topic)
+}
+
+fn level_text() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["a", "b", "", "$x", "c"]).prop_map(str::to_string)
+}
+
+fn topic_strategy() -> impl Strategy<Value = String> {
+    prop::collection::vec(level_text(), 1..5).prop_map(|levels| levels.join("/"))
+}
+
+fn filter_strategy() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "", "+", "$x"]).prop_map(str::to_string),
+            1..5,
+        ),
+        any::<bool>(),
+    )
+        .prop_map(|(mut levels, hash)| {
+            if hash {
+                levels.push("#".into());
+            }
+            levels.join("/")
+        })
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
-    fn decoders_never_panic_on_framed_garbage(packet in framed_garbage()) {
-        decode_everything(&packet)?;
+    fn the_door_never_panics_on_any_bytes(
+        level in level_strategy(),
+        chunks in prop::collection::vec(chunk(), 1..8),
+    ) {
+        feed(level, &chunks)?;
     }
 
     #[test]
-    fn decoders_never_panic_on_plausible_garbage(packet in plausible_garbage()) {
-        decode_everything(&packet)?;
+    fn the_door_never_panics_on_raw_bytes(
+        level in level_strategy(),
+        chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 1..6),
+    ) {
+        feed(level, &chunks)?;
     }
 
     #[test]
-    fn decoders_never_panic_on_raw_bytes(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-        decode_everything(&bytes)?;
+    fn routing_agrees_with_the_specification(
+        filters in prop::collection::vec(filter_strategy(), 1..12),
+        topic in topic_strategy(),
+    ) {
+        let mut tree = SubscriptionTree::default();
+        for (index, filter) in filters.iter().enumerate() {
+            let cell = Arc::new(SessionCell::new(index as u64 + 1, Arc::from("c")));
+            let name = FilterName::parse(filter).ok_or_else(|| TestCaseError::fail("parses"))?;
+            tree.insert(name, Subscriber { session: cell, options: SubscriptionOptions::default() });
+        }
+        let mut out = Vec::new();
+        tree.route(&topic, 0, &mut out);
+        let routed: BTreeSet<u64> = out.iter().map(|t| t.session.id).collect();
+        let expected: BTreeSet<u64> = filters
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| spec_matches(f, &topic))
+            .map(|(i, _)| i as u64 + 1)
+            .collect();
+        prop_assert_eq!(routed, expected, "topic {:?}, filters {:?}", topic, filters);
     }
 }

@@ -160,16 +160,35 @@ impl TrafficHub {
                             None,
                             format!("{filter} (QoS {qos})"),
                         )),
+                        BrokerEvent::Unsubscribed { client_id, filter } => source
+                            .model
+                            .notice(notice(NoticeKind::Unsubscribed, client_id, None, filter)),
+                        BrokerEvent::Retained { topic, present } => {
+                            if !present {
+                                source.model.tree.forget_retained(&topic);
+                            }
+                        }
                         BrokerEvent::Disconnected {
                             client_id,
                             remote,
                             reason,
-                        } => source.model.notice(notice(
-                            NoticeKind::Disconnected,
-                            client_id,
-                            Some(remote),
-                            reason,
-                        )),
+                            dropped_qos0,
+                        } => {
+                            let detail = if dropped_qos0 > 0 {
+                                format!(
+                                    "{reason}; {dropped_qos0} QoS 0 messages were dropped \
+                                     because it read too slowly"
+                                )
+                            } else {
+                                reason
+                            };
+                            source.model.notice(notice(
+                                NoticeKind::Disconnected,
+                                client_id,
+                                Some(remote),
+                                detail,
+                            ))
+                        }
                     }
                 }
             });

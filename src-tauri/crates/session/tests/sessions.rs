@@ -588,30 +588,33 @@ fn bad_credentials_fail_with_the_connack_code_in_words() {
 
 #[test]
 fn a_broker_disconnect_is_explained_with_its_reason_code() {
-    // The embedded broker ends an MQTT 5 connection that sends a packet over its limit with
-    // DISCONNECT "packet too large".
-    let broker = TestBroker::start(BrokerSettings {
-        max_packet_size: 1024,
-        ..BrokerSettings::default()
-    });
+    // The embedded broker ends an MQTT 5 connection whose client id another connection takes,
+    // with DISCONNECT "session taken over".
+    let broker = TestBroker::default_settings();
     let h = Harness::new();
-    let mut p = profile("oversize", broker.address.port(), MqttVersion::V5);
+    let mut p = profile("taken", broker.address.port(), MqttVersion::V5);
     p.auto_reconnect = false;
     let id = h.add(p, None);
     h.online(&id);
-    h.publish(&id, text("big/x", &"x".repeat(4096), 0))
-        .expect("sent: within the session's own limit");
+    let _thief = workbench_testkit::raw::RawClient::connected(
+        broker.address,
+        workbench_testkit::raw::Connect {
+            level: workbench_testkit::raw::V5,
+            client_id: "taken-v5",
+            ..Default::default()
+        },
+    );
     let view = h.wait_state(&id, "failed", |s| {
         matches!(s, ConnectionState::Failed { .. })
     });
     let ConnectionState::Failed { reason, answer, .. } = view.state else {
         unreachable!()
     };
-    assert!(reason.contains("[DISCONNECT code 0x95]"), "{reason}");
+    assert!(reason.contains("[DISCONNECT code 0x8E]"), "{reason}");
     let answer = answer.expect("the broker's answer");
     assert_eq!(
         (answer.packet, answer.code),
-        (AnswerPacket::Disconnect, 0x95)
+        (AnswerPacket::Disconnect, 0x8E)
     );
 }
 
@@ -694,7 +697,14 @@ fn unreachable_brokers_are_explained_and_retried() {
 
 #[test]
 fn bad_filters_and_topics_are_refused_before_anything_is_sent() {
-    let broker = TestBroker::default_settings();
+    // A broker that allows two subscriptions per client, to see its refusal of a third.
+    let broker = TestBroker::start(BrokerSettings {
+        limits: workbench_broker::Limits {
+            max_subscriptions_per_client: 2,
+            ..workbench_broker::Limits::default()
+        },
+        ..BrokerSettings::default()
+    });
     let h = Harness::new();
     let id = h.add(
         profile("strict", broker.address.port(), MqttVersion::V5),
@@ -730,14 +740,22 @@ fn bad_filters_and_topics_are_refused_before_anything_is_sent() {
         ConnectionState::Connected { .. }
     ));
 
-    // The broker's own refusal (shared subscriptions) shows per subscription, still connected.
-    h.subscribe(&id, Subscription::new("$share/g/t", 1))
-        .expect("sent");
+    // The broker's own refusal (its limit of two subscriptions) shows per subscription, and the
+    // session stays connected.
+    for filter in ["one/#", "two/#", "three/#"] {
+        h.subscribe(&id, Subscription::new(filter, 1))
+            .expect("sent");
+    }
     wait_until("a refused subscription", || {
         h.sessions.get(&id).expect("s").subscriptions.iter().any(|s| {
-            matches!(&s.status, SubscriptionStatus::Refused { reason, code: 0x9E } if reason.contains("shared"))
+            matches!(&s.status, SubscriptionStatus::Refused { reason, code: 0x97 } if reason.contains("quota"))
         })
     });
+    for filter in ["one/#", "two/#", "three/#"] {
+        h.runtime
+            .block_on(h.sessions.unsubscribe(&id, filter))
+            .expect("unsubscribe");
+    }
     // Live change and removal.
     h.subscribe(&id, Subscription::new("live/#", 0))
         .expect("subscribe");

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use workbench_broker::{Broker, BrokerSettings, EngineChoice};
+use workbench_broker::{Broker, BrokerSettings};
 
 /// How long a condition may take on a loaded machine before a test gives up.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -28,7 +28,7 @@ impl TestBroker {
             .build()
             .expect("tokio runtime");
         let broker = runtime
-            .block_on(Broker::start_with(settings, None, EngineChoice::Dedicated))
+            .block_on(Broker::start(settings, None))
             .expect("start the broker");
         let address = broker.local_addr();
         TestBroker {

@@ -56,6 +56,7 @@ pub enum NoticeKind {
     Connected,
     Refused,
     Subscribed,
+    Unsubscribed,
     Disconnected,
 }
 

@@ -368,7 +368,7 @@ export type MqttVersion =
 /**  MQTT 5.0 */
 "V5";
 
-export type NoticeKind = "Connected" | "Refused" | "Subscribed" | "Disconnected";
+export type NoticeKind = "Connected" | "Refused" | "Subscribed" | "Unsubscribed" | "Disconnected";
 
 /**  A connection notice, as the broker panel lists it. */
 export type NoticeView = NoticeView_Serialize | NoticeView_Deserialize;

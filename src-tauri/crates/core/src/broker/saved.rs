@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use workbench_broker::{BrokerSettings, TlsSettings, DEFAULT_PORT};
+use workbench_broker::{BrokerSettings, Limits, TlsSettings, DEFAULT_PORT};
 use workbench_secrets::Secrets;
 
 /// The file's name in the config directory.
@@ -32,6 +32,9 @@ struct SavedBroker {
     websocket_port: Option<u16>,
     tls: Option<TlsSettings>,
     max_packet_size: usize,
+    /// Every other limit (files written before limits existed have none: the defaults).
+    #[serde(default)]
+    limits: Option<Limits>,
     /// Names only; each password is in the keychain under `broker-user:<name>`.
     users: Vec<String>,
 }
@@ -79,15 +82,17 @@ pub fn load(path: &Path, secrets: &Secrets) -> Loaded {
             }
         }
     };
+    let mut limits = saved.limits.unwrap_or_default();
+    limits.max_packet_size = saved.max_packet_size;
     let mut settings = BrokerSettings {
         bind: saved.bind,
         port: saved.port,
         // Only the usual port moves on when taken; a chosen one is reported instead.
         port_fallback: saved.port == DEFAULT_PORT,
-        max_packet_size: saved.max_packet_size,
         users: Default::default(),
         websocket_port: saved.websocket_port,
         tls: saved.tls,
+        limits,
     };
     let mut lost = Vec::new();
     for user in &saved.users {
@@ -135,7 +140,8 @@ pub fn save(
         port: settings.port,
         websocket_port: settings.websocket_port,
         tls: settings.tls.clone(),
-        max_packet_size: settings.max_packet_size,
+        max_packet_size: settings.limits.max_packet_size,
+        limits: Some(settings.limits.clone()),
         users,
     };
     let mut text = serde_json::to_string_pretty(&saved).map_err(|e| e.to_string())?;
@@ -164,7 +170,10 @@ mod tests {
             bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: 1884,
             websocket_port: Some(8083),
-            max_packet_size: 1 << 20,
+            limits: Limits {
+                max_packet_size: 1 << 20,
+                ..Limits::default()
+            },
             users: HashMap::from([
                 ("alice".to_string(), "s3cret".to_string()),
                 ("bob".to_string(), "hunter2".to_string()),

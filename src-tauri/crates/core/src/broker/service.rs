@@ -1,7 +1,9 @@
 //! The broker as the app runs it: at most one at a time, started, stopped and reconfigured on
 //! request, with its last error kept for the UI. Plain Rust: the IPC layer wraps it.
 
+use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
+use workbench_broker::router::Router;
 use workbench_broker::{Broker, BrokerError, BrokerEvent, BrokerSettings, ClientInfo, Listener};
 
 /// What the UI shows about the broker.
@@ -33,11 +35,16 @@ struct State {
 pub struct BrokerService {
     state: Mutex<State>,
     events: Option<mpsc::Sender<BrokerEvent>>,
+    /// The routing engine outlives each start: retained messages and sessions survive a change
+    /// of port or a stop and start.
+    router: Arc<Router>,
 }
 
 impl BrokerService {
     pub fn new(settings: BrokerSettings, events: Option<mpsc::Sender<BrokerEvent>>) -> Self {
+        let router = Arc::new(Router::new(settings.limits.router_limits()));
         BrokerService {
+            router,
             state: Mutex::new(State {
                 broker: None,
                 settings,
@@ -86,7 +93,13 @@ impl BrokerService {
         if let Some(settings) = settings {
             state.settings = settings;
         }
-        match Broker::start(state.settings.clone(), self.events.clone()).await {
+        let started = Broker::start_on(
+            state.settings.clone(),
+            self.events.clone(),
+            self.router.clone(),
+        )
+        .await;
+        match started {
             Ok(broker) => {
                 tracing::info!(address = %broker.local_addr(), "broker listening");
                 state.broker = Some(broker);
@@ -119,16 +132,12 @@ impl BrokerService {
             .unwrap_or(0)
     }
 
-    /// Deletes the retained messages of `topics` by publishing an empty retained message to each,
-    /// through the broker's own front door (so the packets show like any client's). Returns how
-    /// many were deleted.
+    /// Deletes the retained messages of `topics`, as an empty retained publish of the broker's
+    /// own would (subscribers see it). Returns how many were deleted.
     pub async fn delete_retained(&self, topics: &[String]) -> Result<usize, BrokerError> {
         let state = self.state.lock().await;
-        let broker = state
-            .broker
-            .as_ref()
-            .ok_or_else(|| BrokerError::InvalidSettings("the broker is not running".to_string()))?;
-        broker.delete_retained(topics).await
+        let broker = state.broker.as_ref().ok_or(BrokerError::NotRunning)?;
+        Ok(broker.delete_retained(topics))
     }
 
     pub async fn clients(&self) -> Vec<ClientInfo> {

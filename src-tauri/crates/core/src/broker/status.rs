@@ -130,7 +130,7 @@ pub fn view(status: ServiceStatus) -> BrokerStatus {
                 cert_path: t.cert_path.display().to_string(),
                 key_path: t.key_path.display().to_string(),
             }),
-            max_packet_size: status.settings.max_packet_size as u32,
+            max_packet_size: status.settings.limits.max_packet_size as u32,
             usernames,
         },
         clients_connected: status.clients_connected as u32,
@@ -201,9 +201,12 @@ pub fn settings_from_input(input: BrokerSettingsInput) -> Result<BrokerSettings,
         port: input.port,
         // A port the user typed is used as given, or refused with a clear error.
         port_fallback: false,
-        max_packet_size: max,
         users,
         websocket_port: input.websocket_port,
+        limits: workbench_broker::Limits {
+            max_packet_size: max,
+            ..workbench_broker::Limits::default()
+        },
         tls: input.tls.map(|t| TlsSettings {
             port: t.port,
             wss_port: t.wss_port,
