@@ -1,10 +1,11 @@
-//! Framing and light decoding of MQTT packets, for both protocol versions, without copying.
+//! What the packet log shows of a packet, read leniently from its bytes: where it ends, its
+//! essentials ([`summarize`]) and its decoded fields ([`describe`]), for both protocol versions.
 //!
-//! The front door forwards most packets unchanged, so it needs only to find where each packet ends
-//! (and refuse one that is too large before buffering it) and to read the fields the packet log
-//! shows. Full decoding, for the few packets the door rewrites, uses rumqttc's codecs.
+//! The sessions' packet tap reads every packet their client sends and receives this way, and the
+//! broker's door reads the rare packets (not PUBLISH) it reports. Strict decoding, with every
+//! check a receiver makes, is [`crate::codec`]'s job.
 
-use crate::packet::{PacketKind, PacketSummary, ProtocolVersion};
+use crate::packet::{Field, PacketKind, PacketSummary, ProtocolVersion};
 
 /// Where a packet starts and ends in a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,57 +226,10 @@ pub fn summarize(
     Ok(summary)
 }
 
-/// The protocol level a CONNECT asks for (4 for 3.1.1, 5 for 5.0, 3 for the old 3.1), read
-/// without decoding the rest of the packet.
-pub fn connect_protocol_level(packet: &[u8], frame: &Frame) -> Result<u8, WireError> {
-    let body = body_of(packet, frame)?;
-    let mut r = Reader { bytes: body };
-    let name = r.string()?;
-    if name != "MQTT" && name != "MQIsdp" {
-        return Err(WireError::Malformed("CONNECT names an unknown protocol"));
-    }
-    r.u8()
-}
-
-/// Encodes a remaining length as a variable byte integer.
-pub fn encode_varint(mut value: usize, out: &mut Vec<u8>) {
-    loop {
-        let mut byte = (value % 128) as u8;
-        value /= 128;
-        if value > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if value == 0 {
-            break;
-        }
-    }
-}
-
-/// A QoS 0 PUBLISH, encoded for either version (the door's own messages, such as `$SYS`).
-pub fn encode_qos0_publish(
-    topic: &str,
-    payload: &[u8],
-    retain: bool,
-    version: ProtocolVersion,
-) -> Vec<u8> {
-    let properties = usize::from(version == ProtocolVersion::V5);
-    let remaining = 2 + topic.len() + properties + payload.len();
-    let mut out = Vec::with_capacity(remaining + 5);
-    out.push(0x30 | u8::from(retain));
-    encode_varint(remaining, &mut out);
-    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-    out.extend_from_slice(topic.as_bytes());
-    if properties == 1 {
-        out.push(0); // no properties
-    }
-    out.extend_from_slice(payload);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::encode_varint;
 
     fn publish_v4(topic: &str, payload: &[u8], qos: u8, pkid: u16) -> Vec<u8> {
         let mut body = Vec::new();
@@ -363,192 +317,11 @@ mod tests {
             if let Ok(Some(f)) = frame(&bytes, 1 << 16) {
                 let _ = summarize(&bytes, &f, ProtocolVersion::V5);
                 let _ = summarize(&bytes, &f, ProtocolVersion::V311);
-                let _ = connect_protocol_level(&bytes, &f);
             }
         }
     }
 
-    #[test]
-    fn own_publishes_decode_back() {
-        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-            let bytes = encode_qos0_publish("$SYS/broker/uptime", b"12 seconds", true, version);
-            let f = frame(&bytes, 1024).unwrap().unwrap();
-            let s = summarize(&bytes, &f, version).unwrap();
-            assert_eq!(s.topic.as_deref(), Some("$SYS/broker/uptime"));
-            assert_eq!(s.payload_len, 10);
-            assert!(s.retain);
-        }
-    }
 }
-
-/// The parts of a PUBLISH, borrowed from the packet.
-#[derive(Debug, Clone, Copy)]
-pub struct PublishView<'a> {
-    /// The low nibble of the first byte: DUP, QoS, RETAIN.
-    pub flags: u8,
-    pub topic: &'a [u8],
-    pub packet_id: Option<u16>,
-    /// MQTT 5 property bytes (without their length); empty for 3.1.1.
-    pub properties: &'a [u8],
-    pub payload: &'a [u8],
-}
-
-impl PublishView<'_> {
-    pub fn qos(&self) -> u8 {
-        (self.flags >> 1) & 0b11
-    }
-
-    pub fn retain(&self) -> bool {
-        self.flags & 1 != 0
-    }
-}
-
-/// Splits a framed PUBLISH into its parts.
-pub fn parse_publish<'a>(
-    packet: &'a [u8],
-    frame: &Frame,
-    version: ProtocolVersion,
-) -> Result<PublishView<'a>, WireError> {
-    let body = body_of(packet, frame)?;
-    let mut r = Reader { bytes: body };
-    let topic_len = usize::from(r.u16()?);
-    let topic = r.take(topic_len)?;
-    let qos = (frame.flags >> 1) & 0b11;
-    if qos == 3 {
-        return Err(WireError::Malformed("PUBLISH with QoS 3"));
-    }
-    let packet_id = if qos > 0 { Some(r.u16()?) } else { None };
-    let properties = if version == ProtocolVersion::V5 {
-        let len = r.varint()?;
-        r.take(len)?
-    } else {
-        &[]
-    };
-    Ok(PublishView {
-        flags: frame.flags,
-        topic,
-        packet_id,
-        properties,
-        payload: r.bytes,
-    })
-}
-
-/// Appends a PUBLISH to `out`. `properties` is `None` for MQTT 3.1.1 (no property section).
-pub fn encode_publish(
-    out: &mut Vec<u8>,
-    flags: u8,
-    topic: &[u8],
-    packet_id: Option<u16>,
-    properties: Option<&[u8]>,
-    payload: &[u8],
-) {
-    let mut properties_len = Vec::new();
-    if let Some(properties) = properties {
-        encode_varint(properties.len(), &mut properties_len);
-    }
-    let remaining = 2
-        + topic.len()
-        + packet_id.map_or(0, |_| 2)
-        + properties_len.len()
-        + properties.map_or(0, <[u8]>::len)
-        + payload.len();
-    out.reserve(remaining + 5);
-    out.push(0x30 | (flags & 0x0F));
-    encode_varint(remaining, out);
-    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-    out.extend_from_slice(topic);
-    if let Some(id) = packet_id {
-        out.extend_from_slice(&id.to_be_bytes());
-    }
-    out.extend_from_slice(&properties_len);
-    if let Some(properties) = properties {
-        out.extend_from_slice(properties);
-    }
-    out.extend_from_slice(payload);
-}
-
-/// Rewrites a packet whose variable header is a packet id followed (in MQTT 5) by properties,
-/// as MQTT 5 from MQTT 3.1.1: an empty property section is inserted after the packet id.
-pub fn insert_empty_properties(packet: &[u8], frame: &Frame) -> Result<Vec<u8>, WireError> {
-    let body = body_of(packet, frame)?;
-    if body.len() < 2 {
-        return Err(WireError::Malformed("packet id missing"));
-    }
-    let mut out = Vec::with_capacity(packet.len() + 2);
-    out.push(packet[0]);
-    encode_varint(body.len() + 1, &mut out);
-    out.extend_from_slice(&body[..2]);
-    out.push(0);
-    out.extend_from_slice(&body[2..]);
-    Ok(out)
-}
-
-/// A property of a PUBLISH, as the door needs to see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PublishProperty<'a> {
-    MessageExpiry(u32),
-    User(&'a str, &'a str),
-    Other,
-}
-
-/// Walks the properties of a PUBLISH, calling `visit` with each property and its raw bytes.
-pub fn walk_publish_properties<'a>(
-    properties: &'a [u8],
-    mut visit: impl FnMut(PublishProperty<'a>, &'a [u8]),
-) -> Result<(), WireError> {
-    let mut r = Reader { bytes: properties };
-    while r.rest() > 0 {
-        let before = r.bytes;
-        let id = r.varint()?;
-        let property = match id {
-            0x01 => {
-                r.u8()?;
-                PublishProperty::Other
-            }
-            0x02 => {
-                let b = r.take(4)?;
-                PublishProperty::MessageExpiry(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            }
-            0x23 => {
-                r.u16()?;
-                PublishProperty::Other
-            }
-            0x03 | 0x08 => {
-                r.string()?;
-                PublishProperty::Other
-            }
-            0x09 => {
-                let len = usize::from(r.u16()?);
-                r.take(len)?;
-                PublishProperty::Other
-            }
-            0x0B => {
-                r.varint()?;
-                PublishProperty::Other
-            }
-            0x26 => {
-                let key = r.string()?;
-                let value = r.string()?;
-                PublishProperty::User(key, value)
-            }
-            _ => return Err(WireError::Malformed("unknown PUBLISH property")),
-        };
-        let used = before.len() - r.bytes.len();
-        visit(property, &before[..used]);
-    }
-    Ok(())
-}
-
-/// Appends a user property (key, value) to a property block.
-pub fn push_user_property(out: &mut Vec<u8>, key: &str, value: &str) {
-    out.push(0x26);
-    out.extend_from_slice(&(key.len() as u16).to_be_bytes());
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-    out.extend_from_slice(value.as_bytes());
-}
-
-use crate::packet::Field;
 
 /// The name of an MQTT 5 property.
 fn property_name(id: usize) -> &'static str {

@@ -6,8 +6,8 @@
 //!   of a receiver, and encoded; one file per packet type (the broker speaks through it).
 //! - [`packet`]: the packet event every packet-level view is built from ([`PacketEvent`]); the
 //!   broker's front door and the client sessions both produce them, so neither imports the other.
-//! - framing (re-exported here): where a packet ends ([`frame`]), its essentials ([`summarize`]),
-//!   its fields for the packet log ([`describe`]) and the few encoders the door needs.
+//! - framing (re-exported here): where a packet ends ([`frame`]), its essentials ([`summarize`])
+//!   and its fields for the packet log ([`describe`]), read leniently from any bytes.
 //! - [`topic`]: topic names and filters, validation and matching, per the specification.
 //! - [`error`]: [`ErrorCode`], the failures the UI acts on, and the [`Coded`] trait.
 //!
@@ -21,11 +21,10 @@ pub mod packet;
 pub mod topic;
 
 pub use error::{Coded, ErrorCode};
+pub use codec::encode_varint;
 pub use framing::{
-    ack_codes, connect_protocol_level, describe, encode_publish, encode_qos0_publish,
-    encode_varint, frame, insert_empty_properties, parse_publish, publish_properties,
-    push_user_property, subscription_filters, summarize, walk_publish_properties, Frame,
-    PublishProperty, PublishView, WireError,
+    ack_codes, describe, frame, publish_properties, subscription_filters, summarize, Frame,
+    WireError,
 };
 pub use packet::{Direction, Field, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};
 
