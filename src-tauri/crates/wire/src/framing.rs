@@ -226,103 +226,6 @@ pub fn summarize(
     Ok(summary)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::codec::encode_varint;
-
-    fn publish_v4(topic: &str, payload: &[u8], qos: u8, pkid: u16) -> Vec<u8> {
-        let mut body = Vec::new();
-        body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-        body.extend_from_slice(topic.as_bytes());
-        if qos > 0 {
-            body.extend_from_slice(&pkid.to_be_bytes());
-        }
-        body.extend_from_slice(payload);
-        let mut out = vec![0x30 | (qos << 1)];
-        encode_varint(body.len(), &mut out);
-        out.extend(body);
-        out
-    }
-
-    #[test]
-    fn frames_need_whole_packets() {
-        let packet = publish_v4("a/b", b"hello", 1, 7);
-        for cut in 0..packet.len() {
-            assert_eq!(frame(&packet[..cut], 1024), Ok(None), "cut at {cut}");
-        }
-        let f = frame(&packet, 1024).unwrap().unwrap();
-        assert_eq!(f.len(), packet.len());
-        let s = summarize(&packet, &f, ProtocolVersion::V311).unwrap();
-        assert_eq!(s.kind, PacketKind::Publish);
-        assert_eq!(s.topic.as_deref(), Some("a/b"));
-        assert_eq!(s.packet_id, Some(7));
-        assert_eq!(s.qos, 1);
-        assert_eq!(s.payload_len, 5);
-    }
-
-    #[test]
-    fn refuses_huge_packets_from_the_header_alone() {
-        // 200 MB announced, only the header sent.
-        let mut header = vec![0x30];
-        encode_varint(200 * 1024 * 1024, &mut header);
-        assert!(matches!(
-            frame(&header, 1 << 20),
-            Err(WireError::TooLarge { .. })
-        ));
-        // 300 MB cannot even be expressed: it needs a fifth length byte.
-        let mut header = vec![0x30];
-        encode_varint(300 * 1024 * 1024, &mut header);
-        assert!(matches!(
-            frame(&header, usize::MAX),
-            Err(WireError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn refuses_overlong_remaining_length() {
-        assert!(matches!(
-            frame(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], usize::MAX),
-            Err(WireError::Malformed(_))
-        ));
-        assert!(matches!(
-            frame(&[0x00, 0x00], 10),
-            Err(WireError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn truncated_bodies_are_errors_not_panics() {
-        // A PUBLISH whose topic length points past the end.
-        let packet = [0x30, 0x03, 0x00, 0x09, b'a'];
-        let f = frame(&packet, 100).unwrap().unwrap();
-        assert!(summarize(&packet, &f, ProtocolVersion::V311).is_err());
-        let qos3 = [0x36, 0x03, 0x00, 0x01, b'a'];
-        let f = frame(&qos3, 100).unwrap().unwrap();
-        assert!(summarize(&qos3, &f, ProtocolVersion::V311).is_err());
-    }
-
-    #[test]
-    fn random_bytes_never_panic() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        for _ in 0..20_000 {
-            let len = (seed % 40) as usize;
-            let mut bytes = Vec::with_capacity(len);
-            for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                bytes.push(seed as u8);
-            }
-            if let Ok(Some(f)) = frame(&bytes, 1 << 16) {
-                let _ = summarize(&bytes, &f, ProtocolVersion::V5);
-                let _ = summarize(&bytes, &f, ProtocolVersion::V311);
-            }
-        }
-    }
-
-}
-
 /// The name of an MQTT 5 property.
 fn property_name(id: usize) -> &'static str {
     match id {
@@ -572,4 +475,101 @@ pub fn ack_codes(
         r.skip_properties()?;
     }
     Ok((id, r.bytes.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode_varint;
+
+    fn publish_v4(topic: &str, payload: &[u8], qos: u8, pkid: u16) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+        body.extend_from_slice(topic.as_bytes());
+        if qos > 0 {
+            body.extend_from_slice(&pkid.to_be_bytes());
+        }
+        body.extend_from_slice(payload);
+        let mut out = vec![0x30 | (qos << 1)];
+        encode_varint(body.len(), &mut out);
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn frames_need_whole_packets() {
+        let packet = publish_v4("a/b", b"hello", 1, 7);
+        for cut in 0..packet.len() {
+            assert_eq!(frame(&packet[..cut], 1024), Ok(None), "cut at {cut}");
+        }
+        let f = frame(&packet, 1024).unwrap().unwrap();
+        assert_eq!(f.len(), packet.len());
+        let s = summarize(&packet, &f, ProtocolVersion::V311).unwrap();
+        assert_eq!(s.kind, PacketKind::Publish);
+        assert_eq!(s.topic.as_deref(), Some("a/b"));
+        assert_eq!(s.packet_id, Some(7));
+        assert_eq!(s.qos, 1);
+        assert_eq!(s.payload_len, 5);
+    }
+
+    #[test]
+    fn refuses_huge_packets_from_the_header_alone() {
+        // 200 MB announced, only the header sent.
+        let mut header = vec![0x30];
+        encode_varint(200 * 1024 * 1024, &mut header);
+        assert!(matches!(
+            frame(&header, 1 << 20),
+            Err(WireError::TooLarge { .. })
+        ));
+        // 300 MB cannot even be expressed: it needs a fifth length byte.
+        let mut header = vec![0x30];
+        encode_varint(300 * 1024 * 1024, &mut header);
+        assert!(matches!(
+            frame(&header, usize::MAX),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_overlong_remaining_length() {
+        assert!(matches!(
+            frame(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], usize::MAX),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(
+            frame(&[0x00, 0x00], 10),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn truncated_bodies_are_errors_not_panics() {
+        // A PUBLISH whose topic length points past the end.
+        let packet = [0x30, 0x03, 0x00, 0x09, b'a'];
+        let f = frame(&packet, 100).unwrap().unwrap();
+        assert!(summarize(&packet, &f, ProtocolVersion::V311).is_err());
+        let qos3 = [0x36, 0x03, 0x00, 0x01, b'a'];
+        let f = frame(&qos3, 100).unwrap().unwrap();
+        assert!(summarize(&qos3, &f, ProtocolVersion::V311).is_err());
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let len = (seed % 40) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                bytes.push(seed as u8);
+            }
+            if let Ok(Some(f)) = frame(&bytes, 1 << 16) {
+                let _ = summarize(&bytes, &f, ProtocolVersion::V5);
+                let _ = summarize(&bytes, &f, ProtocolVersion::V311);
+            }
+        }
+    }
+
 }
