@@ -448,7 +448,9 @@ async fn run(
             continue;
         }
         let deadline = door.next_deadline();
-        let wants_mail = door.has_sendable() || reading;
+        // More to send right away (a long retained backlog, a full mailbox): go round again,
+        // after looking at everything else that is ready.
+        let sendable = door.has_sendable();
         tokio::select! {
             biased;
             _ = shutdown.changed() => {
@@ -471,10 +473,11 @@ async fn run(
                 Ok(_) => {}
                 Err(error) => return CloseReason::ConnectionLost(format!("reading failed: {error}")),
             },
-            _ = cell.wake.notified(), if wants_mail => {}
+            _ = cell.wake.notified() => {}
             _ = sleep_until(deadline) => {
                 door.on_tick(Instant::now(), out);
             }
+            _ = std::future::ready(()), if sendable => {}
         }
         reading = out.close.is_none();
     }

@@ -1,7 +1,7 @@
 //! A hand-rolled MQTT client over a plain socket, for probing exactly what bytes a broker sends:
 //! return codes, reason codes, and behaviour under malformed input.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -122,9 +122,66 @@ pub fn publish(
 pub const PINGREQ: [u8; 2] = [0xC0, 0x00];
 pub const DISCONNECT: [u8; 2] = [0xE0, 0x00];
 
+/// A PUBLISH as received: its flags, topic, packet id and payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub qos: u8,
+    pub retain: bool,
+    pub dup: bool,
+    pub topic: String,
+    pub packet_id: Option<u16>,
+    pub payload: Vec<u8>,
+}
+
+/// Reads a whole PUBLISH packet (`None` for anything else).
+pub fn parse_publish(packet: &[u8], level: u8) -> Option<Received> {
+    if packet.first()? >> 4 != 3 {
+        return None;
+    }
+    let first = packet[0];
+    let mut at = 1;
+    while packet.get(at)? & 0x80 != 0 {
+        at += 1;
+    }
+    at += 1;
+    let len = usize::from(u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]));
+    let topic = String::from_utf8(packet.get(at + 2..at + 2 + len)?.to_vec()).ok()?;
+    at += 2 + len;
+    let qos = (first >> 1) & 3;
+    let packet_id = if qos > 0 {
+        let id = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
+        at += 2;
+        Some(id)
+    } else {
+        None
+    };
+    if level == V5 {
+        let (mut props, mut shift) = (0usize, 0);
+        loop {
+            let byte = *packet.get(at)?;
+            at += 1;
+            props += usize::from(byte & 0x7F) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        at += props;
+    }
+    Some(Received {
+        qos,
+        retain: first & 1 != 0,
+        dup: first & 0b1000 != 0,
+        topic,
+        packet_id,
+        payload: packet.get(at..)?.to_vec(),
+    })
+}
+
 /// One connection to a broker.
 pub struct RawClient {
     pub stream: TcpStream,
+    reader: BufReader<TcpStream>,
 }
 
 impl RawClient {
@@ -133,7 +190,50 @@ impl RawClient {
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .expect("set timeout");
-        RawClient { stream }
+        let reader = BufReader::with_capacity(
+            64 * 1024,
+            stream.try_clone().expect("a second handle on the socket"),
+        );
+        RawClient { stream, reader }
+    }
+
+    /// Reads PUBLISH packets until `count` have arrived, acknowledging QoS 1 and 2 as a
+    /// well-behaved client does (and answering PUBREL with PUBCOMP). Other packets are skipped.
+    /// Returns what arrived; fewer than `count` when the broker closed the connection or went
+    /// quiet for the read timeout.
+    pub fn receive_publishes(&mut self, count: usize, level: u8) -> Vec<Received> {
+        let mut got = Vec::with_capacity(count);
+        let mut acks = Vec::new();
+        while got.len() < count {
+            let Some(packet) = self.read_packet() else {
+                break;
+            };
+            match packet[0] >> 4 {
+                3 => {
+                    if let Some(publish) = parse_publish(&packet, level) {
+                        if let Some(id) = publish.packet_id {
+                            let first = if publish.qos == 1 { 0x40 } else { 0x50 };
+                            acks.extend_from_slice(&[first, 2]);
+                            acks.extend_from_slice(&id.to_be_bytes());
+                        }
+                        got.push(publish);
+                    }
+                }
+                6 => {
+                    acks.extend_from_slice(&[0x70, 2]);
+                    acks.extend_from_slice(packet.get(2..4).unwrap_or(&[0, 0]));
+                }
+                _ => {}
+            }
+            if !acks.is_empty() && (self.reader.buffer().is_empty() || acks.len() > 4096) {
+                self.send(&acks);
+                acks.clear();
+            }
+        }
+        if !acks.is_empty() {
+            let _ = self.try_send(&acks);
+        }
+        got
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -157,7 +257,7 @@ impl RawClient {
     /// Reads one whole packet; `None` when the broker closed the connection.
     pub fn read_packet(&mut self) -> Option<Vec<u8>> {
         let mut first = [0u8; 1];
-        if self.stream.read_exact(&mut first).is_err() {
+        if self.reader.read_exact(&mut first).is_err() {
             return None;
         }
         let mut packet = vec![first[0]];
@@ -165,7 +265,7 @@ impl RawClient {
         let mut shift = 0;
         loop {
             let mut byte = [0u8; 1];
-            self.stream.read_exact(&mut byte).ok()?;
+            self.reader.read_exact(&mut byte).ok()?;
             packet.push(byte[0]);
             remaining += usize::from(byte[0] & 0x7F) << shift;
             if byte[0] & 0x80 == 0 {
@@ -175,7 +275,7 @@ impl RawClient {
         }
         let start = packet.len();
         packet.resize(start + remaining, 0);
-        self.stream.read_exact(&mut packet[start..]).ok()?;
+        self.reader.read_exact(&mut packet[start..]).ok()?;
         Some(packet)
     }
 
@@ -183,7 +283,7 @@ impl RawClient {
     pub fn closed_by_broker(&mut self) -> bool {
         let mut sink = [0u8; 4096];
         loop {
-            match self.stream.read(&mut sink) {
+            match self.reader.read(&mut sink) {
                 Ok(0) => return true,
                 Ok(_) => continue,
                 Err(error) => {

@@ -20,8 +20,8 @@ mod framing;
 pub mod packet;
 pub mod topic;
 
-pub use error::{Coded, ErrorCode};
 pub use codec::encode_varint;
+pub use error::{Coded, ErrorCode};
 pub use framing::{
     ack_codes, describe, frame, publish_properties, subscription_filters, summarize, Frame,
     WireError,

@@ -83,15 +83,16 @@ impl Door {
         limit.saturating_sub(live.state.in_flight.len())
     }
 
-    /// True when deliveries wait that could go now.
+    /// True when deliveries wait that could go now (the windows allowing).
     pub fn has_sendable(&self) -> bool {
         let Some(live) = &self.live else {
             return false;
         };
+        let window = self.window_of(live);
         if let Some(front) = live.state.backlog.front() {
-            return front.qos == QoS::AtMostOnce || self.window() > 0;
+            return front.qos == QoS::AtMostOnce || window > 0;
         }
-        live.cell.has_mail()
+        live.cell.can_take(window)
     }
 
     /// Sends what waits, within the windows: owed retained messages first, then up to one
@@ -139,6 +140,7 @@ impl Door {
         more
     }
 
+    /// How many more QoS 1 and 2 deliveries may be unacknowledged.
     fn window_of(&self, live: &super::Live) -> usize {
         let limit = usize::from(
             self.peer

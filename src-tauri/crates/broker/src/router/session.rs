@@ -205,9 +205,12 @@ impl SessionCell {
         taken
     }
 
-    /// True when deliveries are waiting.
-    pub fn has_mail(&self) -> bool {
-        !self.lock().queue.is_empty()
+    /// True when a delivery is waiting that a window of `window` QoS 1/2 messages lets go now.
+    pub fn can_take(&self, window: usize) -> bool {
+        self.lock()
+            .queue
+            .front()
+            .is_some_and(|d| d.qos == QoS::AtMostOnce || window > 0)
     }
 
     /// Waits (at most `timeout`) for a congested mailbox to drain. False when it did not: the
