@@ -70,19 +70,6 @@ impl OutboundAliases {
 }
 
 impl Door {
-    /// How many more QoS 1 and 2 deliveries may be unacknowledged.
-    fn window(&self) -> usize {
-        let Some(live) = &self.live else {
-            return 0;
-        };
-        let limit = usize::from(
-            self.peer
-                .receive_maximum
-                .min(self.config.limits.max_inflight),
-        );
-        limit.saturating_sub(live.state.in_flight.len())
-    }
-
     /// True when deliveries wait that could go now (the windows allowing).
     pub fn has_sendable(&self) -> bool {
         let Some(live) = &self.live else {
