@@ -78,6 +78,8 @@ const frame = {
   historyBytes: 1000,
   packets: 10,
   dropped: 0,
+  topicsNotShown: 0,
+  messagesNotShown: 0,
 };
 
 function fakePlatform(overrides: Partial<Platform> = {}): Platform {

@@ -104,6 +104,9 @@ fn adapt(hint: &mut usize, read: usize, spare: usize) {
     }
 }
 
+/// Bytes of packet events waiting for the consumer (payloads, topics and fields included).
+const TAP_BUDGET: usize = 64 * 1024 * 1024;
+
 /// What every connection of one broker shares.
 pub struct BrokerContext {
     pub router: Arc<Router>,
@@ -113,6 +116,8 @@ pub struct BrokerContext {
     pub serial: AtomicU64,
     /// Bytes of large unfinished packets held by all connections.
     pub unfinished: AtomicUsize,
+    /// Bytes held by packet events not yet consumed.
+    pub tapped: Arc<AtomicUsize>,
 }
 
 impl BrokerContext {
@@ -135,7 +140,7 @@ impl BrokerContext {
         }
         let time = SystemTime::now();
         let client_id = door.client_id().clone();
-        let batch: Vec<PacketEvent> = out
+        let events: Vec<PacketEvent> = out
             .events
             .drain(..)
             .map(|(direction, summary)| PacketEvent {
@@ -147,7 +152,19 @@ impl BrokerContext {
                 time,
             })
             .collect();
-        self.report(BrokerEvent::Packets(batch));
+        let held = crate::PacketBatch::weigh(&events);
+        if self.tapped.fetch_add(held, Ordering::Relaxed) + held > TAP_BUDGET {
+            self.tapped.fetch_sub(held, Ordering::Relaxed);
+            self.stats
+                .events_dropped
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            return;
+        }
+        self.report(BrokerEvent::Packets(crate::PacketBatch {
+            events,
+            held,
+            budget: Some(self.tapped.clone()),
+        }));
     }
 }
 

@@ -136,10 +136,62 @@ impl wire::Coded for BrokerError {
     }
 }
 
+/// Packet events taken together from one step of one connection. The bytes they hold count
+/// against the broker's tap budget until the batch is consumed or dropped: a consumer that falls
+/// behind makes the broker drop (and count) events, never hold gigabytes of them.
+#[derive(Debug)]
+pub struct PacketBatch {
+    events: Vec<PacketEvent>,
+    held: usize,
+    budget: Option<Arc<AtomicUsize>>,
+}
+
+impl PacketBatch {
+    /// A batch outside any budget (tests, replays).
+    pub fn new(events: Vec<PacketEvent>) -> PacketBatch {
+        PacketBatch {
+            events,
+            held: 0,
+            budget: None,
+        }
+    }
+
+    pub fn events(&self) -> &[PacketEvent] {
+        &self.events
+    }
+
+    /// The events, giving their bytes back to the budget.
+    pub fn into_events(mut self) -> Vec<PacketEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// What a batch of these events holds in memory, roughly.
+    pub fn weigh(events: &[PacketEvent]) -> usize {
+        events
+            .iter()
+            .map(|e| {
+                let s = &e.summary;
+                let fields: usize = s.fields.iter().map(|(_, v)| v.len() + 32).sum();
+                160 + s.topic.as_ref().map_or(0, String::len)
+                    + s.payload.as_ref().map_or(0, |p| p.len())
+                    + fields
+            })
+            .sum()
+    }
+}
+
+impl Drop for PacketBatch {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.fetch_sub(self.held, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// What the broker reports as it runs: packets in batches, and client lifecycle notices.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum BrokerEvent {
-    Packets(Vec<PacketEvent>),
+    Packets(PacketBatch),
     Connected {
         client_id: String,
         remote: SocketAddr,
@@ -289,6 +341,7 @@ impl Broker {
             events,
             serial: AtomicU64::new(0),
             unfinished: AtomicUsize::new(0),
+            tapped: Arc::new(AtomicUsize::new(0)),
         });
         let admission = listeners::Admission::new(
             settings.limits.max_connections,

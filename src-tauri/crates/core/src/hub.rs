@@ -39,6 +39,8 @@ pub struct Frame {
     pub packets: u64,
     /// Events the broker dropped because this model fell behind (never expected; shown if so).
     pub dropped: u64,
+    /// Topics and their messages counted but not shown in the tree (too deep, or too many).
+    pub not_shown: workbench_traffic::tree::NotShown,
 }
 
 /// Every source's traffic.
@@ -125,8 +127,8 @@ impl TrafficHub {
                         detail,
                     };
                     match event {
-                        BrokerEvent::Packets(packets) => {
-                            for packet in packets {
+                        BrokerEvent::Packets(batch) => {
+                            for packet in batch.into_events() {
                                 source.model.ingest(packet);
                             }
                         }
@@ -349,6 +351,7 @@ impl TrafficHub {
                 history_bytes: source.model.tree.history_bytes(),
                 packets: source.model.packets_total(),
                 dropped,
+                not_shown: source.model.tree.not_shown(),
             }
         })
     }
@@ -400,26 +403,28 @@ mod tests {
         })
         .await
         .unwrap();
-        tx.send(BrokerEvent::Packets(vec![workbench_wire::PacketEvent {
-            connection: 1,
-            client_id: std::sync::Arc::from("dev"),
-            remote: Some(remote),
-            direction: workbench_wire::Direction::Inbound,
-            summary: workbench_wire::PacketSummary {
-                kind: workbench_wire::PacketKind::Publish,
-                packet_id: None,
-                qos: 0,
-                retain: false,
-                dup: false,
-                topic: Some("a/b".into()),
-                payload_len: 2,
-                size: 9,
-                reason: None,
-                payload: Some(bytes::Bytes::from_static(b"hi")),
-                fields: Vec::new(),
-            },
-            time: std::time::SystemTime::now(),
-        }]))
+        tx.send(BrokerEvent::Packets(workbench_broker::PacketBatch::new(
+            vec![workbench_wire::PacketEvent {
+                connection: 1,
+                client_id: std::sync::Arc::from("dev"),
+                remote: Some(remote),
+                direction: workbench_wire::Direction::Inbound,
+                summary: workbench_wire::PacketSummary {
+                    kind: workbench_wire::PacketKind::Publish,
+                    packet_id: None,
+                    qos: 0,
+                    retain: false,
+                    dup: false,
+                    topic: Some("a/b".into()),
+                    payload_len: 2,
+                    size: 9,
+                    reason: None,
+                    payload: Some(bytes::Bytes::from_static(b"hi")),
+                    fields: Vec::new(),
+                },
+                time: std::time::SystemTime::now(),
+            }],
+        )))
         .await
         .unwrap();
         drop(tx);

@@ -63,6 +63,51 @@ pub enum NoticeKind {
 /// How many notices a source keeps.
 pub const NOTICES: usize = 200;
 
+/// The longest topic a packet log entry keeps, in bytes (the tree has the topic whole).
+pub const LOGGED_TOPIC_BYTES: usize = 1024;
+/// The most decoded fields a packet log entry keeps, and the longest value of each.
+pub const LOGGED_FIELDS: usize = 64;
+pub const LOGGED_FIELD_BYTES: usize = 1024;
+/// Subscriptions remembered per client seen.
+const MAX_SUBSCRIPTIONS_SEEN: usize = 1000;
+
+/// Cuts `text` to at most `max` bytes at a character boundary, marking the cut.
+fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("…(+{dropped} bytes)"));
+}
+
+/// Bounds what one packet log entry holds, whatever the peer sent: a log of 10,000 packets with
+/// 65 kB topics or 100,000 user properties each must not take gigabytes.
+fn bound_for_the_log(summary: &mut workbench_wire::PacketSummary) {
+    if let Some(topic) = &mut summary.topic {
+        cut(topic, LOGGED_TOPIC_BYTES);
+    }
+    bound_fields(summary);
+}
+
+/// Bounds the decoded fields (also kept with each message in a topic's history).
+fn bound_fields(summary: &mut workbench_wire::PacketSummary) {
+    if summary.fields.len() > LOGGED_FIELDS {
+        let more = summary.fields.len() - LOGGED_FIELDS;
+        summary.fields.truncate(LOGGED_FIELDS);
+        summary
+            .fields
+            .push(("More Fields", format!("{more} not kept")));
+    }
+    for (_, value) in &mut summary.fields {
+        cut(value, LOGGED_FIELD_BYTES);
+    }
+}
+
 /// One source's traffic.
 #[derive(Debug)]
 pub struct SourceModel {
@@ -108,7 +153,8 @@ impl SourceModel {
             match event.direction {
                 Direction::Inbound => {
                     let payload = summary.payload.take().unwrap_or_default();
-                    // The decoded properties of a PUBLISH are all its fields (sessions only).
+                    bound_fields(summary);
+                    // The decoded properties of a PUBLISH are all its fields.
                     let properties = (!summary.fields.is_empty())
                         .then(|| summary.fields.clone().into_boxed_slice());
                     if let Some(topic) = summary.topic.as_deref() {
@@ -137,6 +183,7 @@ impl SourceModel {
             }
         }
         self.note_client(&event, time_ms);
+        bound_for_the_log(&mut event.summary);
         self.packets_total += 1;
         if self.packets.len() >= self.limits.packets {
             self.packets.pop_front();
@@ -177,7 +224,9 @@ impl SourceModel {
                 PacketKind::Publish => client.publishes += 1,
                 PacketKind::Subscribe => {
                     if let Some(filter) = &event.summary.topic {
-                        client.subscriptions.insert(filter.clone());
+                        if client.subscriptions.len() < MAX_SUBSCRIPTIONS_SEEN {
+                            client.subscriptions.insert(filter.clone());
+                        }
                     }
                 }
                 PacketKind::Unsubscribe => {
@@ -281,5 +330,25 @@ mod tests {
         let clients = model.clients();
         assert_eq!(clients.len(), 1);
         assert_eq!(clients[0].publishes, 20);
+    }
+
+    #[test]
+    fn the_log_keeps_a_bounded_copy_of_what_peers_send() {
+        let mut model = SourceModel::new(SourceLimits::default());
+        let mut event = publish("c", &"t/".repeat(30_000), b"x", 1);
+        event.summary.fields = (0..100_000)
+            .map(|i| ("User Property", format!("k{i} = {}", "v".repeat(2000))))
+            .collect();
+        model.ingest(event);
+        let logged = model.packets.back().expect("logged");
+        let topic = logged.summary.topic.as_deref().unwrap_or_default();
+        assert!(topic.len() < LOGGED_TOPIC_BYTES + 32, "{}", topic.len());
+        assert!(topic.ends_with("bytes)"));
+        assert_eq!(logged.summary.fields.len(), LOGGED_FIELDS + 1);
+        assert!(logged
+            .summary
+            .fields
+            .iter()
+            .all(|(_, v)| v.len() < LOGGED_FIELD_BYTES + 32));
     }
 }

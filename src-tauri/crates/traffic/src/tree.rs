@@ -1,10 +1,14 @@
 //! The topic tree of one source: a node per topic level, with counts, bytes, the last message
 //! time, a retained marker, a short payload preview, a rate estimate and a bounded history.
 //!
-//! Nodes live in one arena (`Vec`) and are found by their full topic through one hash map, so a
-//! message for a known topic costs one lookup plus a walk up its few ancestors; only a new topic
-//! walks its levels. Nodes are never removed (topics are few next to messages); histories are
-//! what the memory limits trim.
+//! Nodes live in one arena (`Vec`). A topic that received messages is found through one hash map
+//! of full topics, so a message for a known topic costs one lookup plus a walk up its ancestors;
+//! a new topic walks its levels through each node's children. Memory is linear in what arrived:
+//! a node keeps only its own level's name, so a topic of L bytes costs O(L), whatever its depth.
+//!
+//! Nodes are never removed (topics are few next to messages); histories are what the memory
+//! limits trim. Topics deeper than [`MAX_DEPTH`] levels, and new topics once the tree holds
+//! [`MAX_NODES`] nodes, are counted but not placed in the tree ([`TopicTree::not_shown`]).
 
 use super::history::{History, HistoryLimits, StoredMessage};
 use super::rates::TopicRate;
@@ -20,6 +24,18 @@ pub const ROOT: NodeId = 0;
 /// Bytes of payload kept as a node's preview.
 pub const PREVIEW_BYTES: usize = 48;
 
+/// The deepest topic the tree shows, in levels; deeper ones are counted, not shown.
+pub const MAX_DEPTH: usize = 128;
+
+/// The most nodes one source's tree holds; later new topics are counted, not shown.
+pub const MAX_NODES: usize = 500_000;
+
+/// Children looked up by a linear scan up to this many; a hash map beyond.
+const SCAN_CHILDREN: usize = 8;
+
+/// Distinct topics remembered (as hashes) to count those not shown.
+const NOT_SHOWN_REMEMBERED: usize = 100_000;
+
 /// One topic level.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -27,6 +43,10 @@ pub struct Node {
     pub name: Box<str>,
     pub parent: NodeId,
     pub children: Vec<NodeId>,
+    /// The children by name, once there are more than a few. Boxed: most nodes have none, and a
+    /// bare map would add 40 bytes to every node.
+    #[allow(clippy::box_collection)]
+    by_name: Option<Box<HashMap<Box<str>, NodeId>>>,
     /// Children are kept in arrival order and sorted by name only when a view needs them.
     pub children_sorted: bool,
     pub depth: u16,
@@ -55,6 +75,7 @@ impl Node {
             name: name.into(),
             parent,
             children: Vec::new(),
+            by_name: None,
             children_sorted: true,
             depth,
             own_count: 0,
@@ -87,11 +108,22 @@ pub struct Incoming<'a> {
     pub time_ms: u64,
 }
 
+/// Messages to topics the tree does not show (too deep, or beyond its size).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NotShown {
+    /// Distinct topics (counted exactly up to 100,000, then no more).
+    pub topics: u64,
+    pub messages: u64,
+}
+
 /// The topic tree of one source.
 #[derive(Debug)]
 pub struct TopicTree {
     nodes: Vec<Node>,
-    index: HashMap<Box<str>, NodeId>,
+    /// Topics that received messages, by their full name.
+    topics: HashMap<Box<str>, NodeId>,
+    not_shown: NotShown,
+    not_shown_seen: std::collections::HashSet<u64>,
     limits: HistoryLimits,
     history_bytes: usize,
     /// Bumped when a node is added: views cache their flattened rows against it.
@@ -103,7 +135,9 @@ impl TopicTree {
     pub fn new(limits: HistoryLimits) -> TopicTree {
         TopicTree {
             nodes: vec![Node::new("", ROOT, 0)],
-            index: HashMap::new(),
+            topics: HashMap::new(),
+            not_shown: NotShown::default(),
+            not_shown_seen: std::collections::HashSet::new(),
             limits,
             history_bytes: 0,
             structure_version: 0,
@@ -141,9 +175,34 @@ impl TopicTree {
         self.limits
     }
 
-    /// The node for a full topic, if it has been seen.
+    /// Messages and topics not shown in the tree.
+    pub fn not_shown(&self) -> NotShown {
+        self.not_shown
+    }
+
+    /// The child of `parent` named `level`.
+    fn child(&self, parent: NodeId, level: &str) -> Option<NodeId> {
+        let node = &self.nodes[parent as usize];
+        match &node.by_name {
+            Some(map) => map.get(level).copied(),
+            None => node
+                .children
+                .iter()
+                .copied()
+                .find(|c| &*self.nodes[*c as usize].name == level),
+        }
+    }
+
+    /// The node for a full topic (or a level above one), if it has been seen.
     pub fn find(&self, topic: &str) -> Option<NodeId> {
-        self.index.get(topic).copied()
+        if let Some(id) = self.topics.get(topic) {
+            return Some(*id);
+        }
+        let mut at = ROOT;
+        for level in topic.split('/') {
+            at = self.child(at, level)?;
+        }
+        Some(at)
     }
 
     /// The full topic of a node (its levels joined by '/').
@@ -159,34 +218,58 @@ impl TopicTree {
         levels.join("/")
     }
 
-    /// The node for `topic`, creating it and any missing ancestors.
-    fn node_for(&mut self, topic: &str) -> NodeId {
-        if let Some(id) = self.index.get(topic) {
-            return *id;
+    /// The node for `topic`, creating it and any missing ancestors; `None` when the topic is
+    /// too deep, or new while the tree is full.
+    fn node_for(&mut self, topic: &str) -> Option<NodeId> {
+        if let Some(id) = self.topics.get(topic) {
+            return Some(*id);
+        }
+        if topic.split('/').nth(MAX_DEPTH).is_some() {
+            return None;
         }
         let mut parent = ROOT;
-        let mut depth = 0u16;
-        let mut end = 0;
-        for level in topic.split('/') {
-            end += level.len();
-            let path = &topic[..end];
-            depth = depth.saturating_add(1);
-            parent = match self.index.get(path) {
-                Some(id) => *id,
+        for (index, level) in topic.split('/').enumerate() {
+            parent = match self.child(parent, level) {
+                Some(id) => id,
                 None => {
+                    if self.nodes.len() >= MAX_NODES {
+                        return None;
+                    }
                     let id = self.nodes.len() as NodeId;
-                    self.nodes.push(Node::new(level, parent, depth));
+                    self.nodes.push(Node::new(level, parent, index as u16 + 1));
                     let parent_node = &mut self.nodes[parent as usize];
                     parent_node.children.push(id);
                     parent_node.children_sorted = false;
-                    self.index.insert(path.into(), id);
+                    if let Some(map) = &mut parent_node.by_name {
+                        map.insert(level.into(), id);
+                    } else if parent_node.children.len() > SCAN_CHILDREN {
+                        let children = parent_node.children.clone();
+                        let map = children
+                            .into_iter()
+                            .map(|c| (self.nodes[c as usize].name.clone(), c))
+                            .collect();
+                        self.nodes[parent as usize].by_name = Some(Box::new(map));
+                    }
                     self.structure_version += 1;
                     id
                 }
             };
-            end += 1; // the '/' after this level
         }
-        parent
+        self.topics.insert(topic.into(), parent);
+        Some(parent)
+    }
+
+    /// Counts a message the tree does not show.
+    fn not_shown_message(&mut self, topic: &str) {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        self.not_shown.messages += 1;
+        if self.not_shown_seen.len() < NOT_SHOWN_REMEMBERED {
+            let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(topic);
+            if self.not_shown_seen.insert(hash) {
+                self.not_shown.topics += 1;
+            }
+        }
     }
 
     /// Notes that a topic's retained message was deleted (an empty retained publish that was
@@ -197,8 +280,8 @@ impl TopicTree {
         }
     }
 
-    /// Records one message. Returns the topic's node.
-    pub fn record(&mut self, message: &Incoming<'_>) -> NodeId {
+    /// Records one message. Returns the topic's node (`None`: counted, not shown).
+    pub fn record(&mut self, message: &Incoming<'_>) -> Option<NodeId> {
         self.record_with(message, None)
     }
 
@@ -207,9 +290,12 @@ impl TopicTree {
         &mut self,
         message: &Incoming<'_>,
         properties: Option<Box<[workbench_wire::Field]>>,
-    ) -> NodeId {
-        let id = self.node_for(message.topic);
+    ) -> Option<NodeId> {
         self.messages += 1;
+        let Some(id) = self.node_for(message.topic) else {
+            self.not_shown_message(message.topic);
+            return None;
+        };
         let second = message.time_ms / 1000;
         let len = message.payload.len();
         let limits = self.limits;
@@ -251,7 +337,7 @@ impl TopicTree {
         if self.history_bytes > limits.total_bytes {
             self.evict();
         }
-        id
+        Some(id)
     }
 
     /// Brings the histories under 90% of the global limit, dropping the history of the least
@@ -397,6 +483,7 @@ mod tests {
             retain: false,
             time_ms,
         })
+        .expect("shown")
     }
 
     #[test]
@@ -489,13 +576,15 @@ mod tests {
     #[test]
     fn retained_markers_follow_retained_publishes() {
         let mut tree = TopicTree::new(HistoryLimits::default());
-        let id = tree.record(&Incoming {
-            topic: "r/a",
-            payload: b"v",
-            qos: 1,
-            retain: true,
-            time_ms: 1,
-        });
+        let id = tree
+            .record(&Incoming {
+                topic: "r/a",
+                payload: b"v",
+                qos: 1,
+                retain: true,
+                time_ms: 1,
+            })
+            .expect("shown");
         assert!(tree.node(id).unwrap().retained);
         assert_eq!(tree.retained_below(ROOT), vec!["r/a".to_string()]);
         tree.record(&Incoming {
@@ -506,5 +595,63 @@ mod tests {
             time_ms: 2,
         });
         assert!(!tree.node(id).unwrap().retained);
+    }
+
+    #[test]
+    fn a_topic_costs_its_length_whatever_its_depth() {
+        let mut tree = TopicTree::new(HistoryLimits::default());
+        // 32,768 empty levels: too deep to show, counted, and nothing kept per level.
+        let deep = "/".repeat(65_535);
+        assert_eq!(
+            tree.record(&Incoming {
+                topic: &deep,
+                payload: b"x",
+                qos: 0,
+                retain: false,
+                time_ms: 1,
+            }),
+            None
+        );
+        assert_eq!(tree.len(), 0);
+        assert_eq!(
+            tree.not_shown(),
+            NotShown {
+                topics: 1,
+                messages: 1
+            }
+        );
+        // The deepest shown topic: one node per level, each holding only its own name.
+        let levels: Vec<String> = (0..MAX_DEPTH).map(|i| format!("l{i}")).collect();
+        let topic = levels.join("/");
+        let id = at(&mut tree, &topic, b"y", 2);
+        assert_eq!(tree.len(), MAX_DEPTH);
+        let names: usize = tree
+            .ids()
+            .map(|i| tree.node(i).map_or(0, |n| n.name.len()))
+            .sum();
+        assert!(names < topic.len(), "no level stores its prefix");
+        assert_eq!(tree.topic_of(id), topic);
+        assert_eq!(tree.find(&levels[..3].join("/")), Some(3));
+        assert_eq!(
+            tree.node(ROOT).map(|n| n.subtree_count),
+            Some(1),
+            "counted where shown"
+        );
+        assert_eq!(tree.messages(), 2, "every message counts");
+    }
+
+    #[test]
+    fn many_children_are_found_by_name() {
+        let mut tree = TopicTree::new(HistoryLimits::default());
+        for i in 0..1000 {
+            at(&mut tree, &format!("wide/{i}"), b"x", i);
+        }
+        assert_eq!(
+            tree.find("wide/999").map(|id| tree.topic_of(id)).as_deref(),
+            Some("wide/999")
+        );
+        // Found through the parent's children when not a topic of its own.
+        at(&mut tree, "wide/5/deeper", b"x", 1);
+        assert_eq!(tree.len(), 1002);
     }
 }

@@ -34,6 +34,9 @@ export const appMessages: Catalog = {
     'app.status-repeat': 'Repeating {topic} every {ms} ms ({sent} sent)',
     'app.status-repeat-stop': 'stop',
     'app.status-dropped': '{count} events dropped',
+    'app.status-not-shown': '{count} topics not shown in the tree',
+    'app.status-not-shown-detail':
+      'Counted but not placed in the tree: deeper than 128 levels, or beyond 500,000 topics ({messages} messages)',
     'app.connecting-backend': 'Connecting to the backend…',
   },
   'zh-CN': {
@@ -68,6 +71,8 @@ export const appMessages: Catalog = {
     'app.status-repeat': '每 {ms} 毫秒重复发布 {topic}（已发送 {sent} 条）',
     'app.status-repeat-stop': '停止',
     'app.status-dropped': '丢弃了 {count} 个事件',
+    'app.status-not-shown': '{count} 个主题未在树中显示',
+    'app.status-not-shown-detail': '已计数但未放入主题树：层级超过 128 层，或超过 500,000 个主题（{messages} 条消息）',
     'app.connecting-backend': '正在连接后端…',
   },
 };

@@ -804,6 +804,10 @@ export type TrafficFrame = {
 	historyBytes: number,
 	packets: number,
 	dropped: number,
+	/**  Topics counted but not shown in the tree (deeper than it shows, or beyond its size). */
+	topicsNotShown: number,
+	/**  Their messages. */
+	messagesNotShown: number,
 };
 
 /**  How the bytes travel. */

@@ -55,6 +55,8 @@ const frame: TrafficFrame = {
   historyBytes: 0,
   packets: 0,
   dropped: 0,
+  topicsNotShown: 0,
+  messagesNotShown: 0,
 };
 
 const platform = {

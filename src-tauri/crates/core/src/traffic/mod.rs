@@ -61,6 +61,12 @@ pub struct TrafficFrame {
     pub packets: f64,
     #[specta(type = u32)]
     pub dropped: f64,
+    /// Topics counted but not shown in the tree (deeper than it shows, or beyond its size).
+    #[specta(type = u32)]
+    pub topics_not_shown: f64,
+    /// Their messages.
+    #[specta(type = u32)]
+    pub messages_not_shown: f64,
 }
 
 fn tree_row(row: Row) -> TreeRow {
@@ -95,6 +101,8 @@ pub fn traffic_frame(frame: Frame) -> TrafficFrame {
         history_bytes: frame.history_bytes as f64,
         packets: frame.packets as f64,
         dropped: frame.dropped as f64,
+        topics_not_shown: frame.not_shown.topics as f64,
+        messages_not_shown: frame.not_shown.messages as f64,
     }
 }
 
