@@ -125,8 +125,5 @@ pub fn session_parse_url(url: String) -> Result<ParsedUrl, IpcError> {
 #[tauri::command(async)]
 #[specta::specta]
 pub fn session_check_payload(payload: PayloadInput) -> Result<u32, IpcError> {
-    payload
-        .into_bytes(workbench_session::profile::MAX_PACKET_SIZE_CEILING as usize)
-        .map(|b| b.len() as u32)
-        .map_err(err)
+    payload.into_bytes().map(|b| b.len() as u32).map_err(err)
 }

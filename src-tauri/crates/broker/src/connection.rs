@@ -105,7 +105,7 @@ fn adapt(hint: &mut usize, read: usize, spare: usize) {
 }
 
 /// Bytes of packet events waiting for the consumer (payloads, topics and fields included).
-const TAP_BUDGET: usize = 64 * 1024 * 1024;
+pub const TAP_BUDGET: usize = 64 * 1024 * 1024;
 
 /// What every connection of one broker shares.
 pub struct BrokerContext {
@@ -117,7 +117,7 @@ pub struct BrokerContext {
     /// Bytes of large unfinished packets held by all connections.
     pub unfinished: AtomicUsize,
     /// Bytes held by packet events not yet consumed.
-    pub tapped: Arc<AtomicUsize>,
+    pub tapped: wire::budget::Budget,
 }
 
 impl BrokerContext {
@@ -152,19 +152,15 @@ impl BrokerContext {
                 time,
             })
             .collect();
-        let held = crate::PacketBatch::weigh(&events);
-        if self.tapped.fetch_add(held, Ordering::Relaxed) + held > TAP_BUDGET {
-            self.tapped.fetch_sub(held, Ordering::Relaxed);
-            self.stats
-                .events_dropped
-                .fetch_add(events.len() as u64, Ordering::Relaxed);
-            return;
+        let count = events.len() as u64;
+        match crate::PacketBatch::within(events, &self.tapped) {
+            Some(batch) => self.report(BrokerEvent::Packets(batch)),
+            None => {
+                self.stats
+                    .events_dropped
+                    .fetch_add(count, Ordering::Relaxed);
+            }
         }
-        self.report(BrokerEvent::Packets(crate::PacketBatch {
-            events,
-            held,
-            budget: Some(self.tapped.clone()),
-        }));
     }
 }
 

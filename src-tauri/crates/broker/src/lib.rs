@@ -142,8 +142,7 @@ impl wire::Coded for BrokerError {
 #[derive(Debug)]
 pub struct PacketBatch {
     events: Vec<PacketEvent>,
-    held: usize,
-    budget: Option<Arc<AtomicUsize>>,
+    _held: Option<wire::budget::Held>,
 }
 
 impl PacketBatch {
@@ -151,9 +150,17 @@ impl PacketBatch {
     pub fn new(events: Vec<PacketEvent>) -> PacketBatch {
         PacketBatch {
             events,
-            held: 0,
-            budget: None,
+            _held: None,
         }
+    }
+
+    /// A batch holding its weight in `budget`; `None` when the budget has no room.
+    pub fn within(events: Vec<PacketEvent>, budget: &wire::budget::Budget) -> Option<PacketBatch> {
+        let held = budget.hold(wire::budget::weigh(&events))?;
+        Some(PacketBatch {
+            events,
+            _held: Some(held),
+        })
     }
 
     pub fn events(&self) -> &[PacketEvent] {
@@ -161,30 +168,8 @@ impl PacketBatch {
     }
 
     /// The events, giving their bytes back to the budget.
-    pub fn into_events(mut self) -> Vec<PacketEvent> {
-        std::mem::take(&mut self.events)
-    }
-
-    /// What a batch of these events holds in memory, roughly.
-    pub fn weigh(events: &[PacketEvent]) -> usize {
-        events
-            .iter()
-            .map(|e| {
-                let s = &e.summary;
-                let fields: usize = s.fields.iter().map(|(_, v)| v.len() + 32).sum();
-                160 + s.topic.as_ref().map_or(0, String::len)
-                    + s.payload.as_ref().map_or(0, |p| p.len())
-                    + fields
-            })
-            .sum()
-    }
-}
-
-impl Drop for PacketBatch {
-    fn drop(&mut self) {
-        if let Some(budget) = &self.budget {
-            budget.fetch_sub(self.held, std::sync::atomic::Ordering::Relaxed);
-        }
+    pub fn into_events(self) -> Vec<PacketEvent> {
+        self.events
     }
 }
 
@@ -341,7 +326,7 @@ impl Broker {
             events,
             serial: AtomicU64::new(0),
             unfinished: AtomicUsize::new(0),
-            tapped: Arc::new(AtomicUsize::new(0)),
+            tapped: wire::budget::Budget::new(connection::TAP_BUDGET),
         });
         let admission = listeners::Admission::new(
             settings.limits.max_connections,

@@ -548,7 +548,9 @@ pub fn start(
     } else {
         profile.client_id.clone()
     };
-    let (client, eventloop) = build(&profile, &client_id, password.as_deref(), &endpoint);
+    // rumqttc knows the session by a one-time id; the tap puts the real one in the CONNECT.
+    let local_id = crate::random_id_long("wb-local-");
+    let (client, eventloop) = build(&profile, &local_id, password.as_deref(), &endpoint);
     let shared = Arc::new(Shared {
         state: Mutex::new(ConnectionState::Connecting { attempt: 1 }),
         observed: Arc::new(Mutex::new(Observed {
@@ -562,6 +564,7 @@ pub fn start(
     let task = Task {
         source: source_id(&profile.id).into(),
         client_id: client_id.clone().into(),
+        local_id: local_id.into(),
         profile,
         endpoint: Arc::new(endpoint),
         client: client.clone(),
@@ -587,6 +590,8 @@ struct Task {
     profile: Profile,
     source: Arc<str>,
     client_id: Arc<str>,
+    /// The one-time client id rumqttc uses towards the tap.
+    local_id: Arc<str>,
     endpoint: Arc<LocalEndpoint>,
     client: Client,
     eventloop: EventLoop,
@@ -714,6 +719,7 @@ impl Task {
         let ctx = Arc::new(TapContext {
             source: self.source.clone(),
             client_id: self.client_id.clone(),
+            local_id: self.local_id.clone(),
             connection: self.connection,
             remote: Some(dialed.remote),
             version: self.version(),
@@ -725,8 +731,14 @@ impl Task {
         let endpoint = self.endpoint.clone();
         let upstream = dialed.stream;
         let mut relay = AbortOnDrop(tokio::spawn(async move {
-            if let Ok(local) = endpoint.accept().await {
-                tap::relay(local, upstream, ctx).await;
+            // The first local connection whose CONNECT proves it is rumqttc's is relayed;
+            // anything else that connects to the endpoint is closed.
+            while let Ok(mut local) = endpoint.accept().await {
+                if let Some(first) = tap::admit(&mut local, &ctx).await {
+                    tap::relay(local, first, upstream, ctx).await;
+                    return;
+                }
+                tracing::warn!("a local program connected to the session's endpoint; refused");
             }
         }));
         let mut was_connected = false;

@@ -104,9 +104,12 @@ async fn connect_tcp(host: &str, port: u16) -> Result<(TcpStream, SocketAddr), S
     )))
 }
 
+/// The largest certificate or key file read (PEM bundles of a few hundred CAs fit easily).
+const MAX_PEM_FILE: usize = 4 * 1024 * 1024;
+
 fn read_file(what: &str, path: &str) -> Result<Vec<u8>, SessionError> {
-    std::fs::read(path)
-        .map_err(|e| SessionError::Tls(format!("cannot read the {what} {path}: {e}")))
+    crate::files::read_bounded(std::path::Path::new(path), MAX_PEM_FILE)
+        .map_err(|e| SessionError::Tls(format!("the {what}: {e}")))
 }
 
 fn pem_certs(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, SessionError> {

@@ -228,6 +228,23 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}{:08x}", u32::from_le_bytes(bytes))
 }
 
+/// An id no one can guess: 128 bits from the OS random source. `None`-free: should the source
+/// fail (never seen), the time and a counter make it unique, if guessable.
+pub fn random_id_long(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = (nanos ^ u128::from(SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+            .to_le_bytes();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
 /// Every session: profiles (saved), passwords (keychain) and running connections.
 pub struct SessionManager {
     inner: Mutex<Inner>,
@@ -604,7 +621,7 @@ impl SessionManager {
             .get(id)
             .and_then(|r| r.server_max_packet());
         let limit = (profile.max_packet_size as usize).min(server_limit.unwrap_or(usize::MAX));
-        let payload = request.payload.into_bytes(limit)?;
+        let payload = request.payload.into_bytes()?;
         if request.properties.payload_is_utf8 && std::str::from_utf8(&payload).is_err() {
             return Err(SessionError::InvalidInput(
                 "the payload is marked as UTF-8 text but is not valid UTF-8".into(),

@@ -17,13 +17,12 @@ pub enum PayloadInput {
     Hex(String),
     /// Standard or URL-safe base64, padding optional.
     Base64(String),
-    /// The contents of a file.
-    File(String),
 }
 
 impl PayloadInput {
-    /// The bytes to send; refuses a file larger than `limit` before reading it.
-    pub fn into_bytes(self, limit: usize) -> Result<Vec<u8>, SessionError> {
+    /// The bytes to send. (A file's contents reach a session as bytes read by its front end,
+    /// never as a path the session opens: the UI cannot make the backend read a file.)
+    pub fn into_bytes(self) -> Result<Vec<u8>, SessionError> {
         let bad = |m: String| SessionError::InvalidInput(m);
         match self {
             PayloadInput::Text(text) => Ok(text.into_bytes()),
@@ -50,18 +49,6 @@ impl PayloadInput {
                 engine
                     .decode(trimmed)
                     .map_err(|e| bad(format!("the payload is not valid base64: {e}")))
-            }
-            PayloadInput::File(path) => {
-                let meta = std::fs::metadata(&path)
-                    .map_err(|e| SessionError::Io(format!("cannot read {path}: {e}")))?;
-                if meta.len() > limit as u64 {
-                    return Err(bad(format!(
-                        "{path} is {} bytes, more than this session's maximum packet size of {limit} bytes",
-                        meta.len()
-                    )));
-                }
-                std::fs::read(&path)
-                    .map_err(|e| SessionError::Io(format!("cannot read {path}: {e}")))
             }
         }
     }
@@ -124,62 +111,48 @@ mod tests {
 
     #[test]
     fn every_format_decodes_and_says_where_it_fails() {
-        let big = 1 << 20;
         assert_eq!(
-            PayloadInput::Text("hé".into()).into_bytes(big).unwrap(),
+            PayloadInput::Text("hé".into()).into_bytes().unwrap(),
             "hé".as_bytes()
         );
         assert_eq!(
             PayloadInput::Hex("de ad:BE 0xef\n00".into())
-                .into_bytes(big)
+                .into_bytes()
                 .unwrap(),
             vec![0xde, 0xad, 0xbe, 0xef, 0]
         );
         let e = PayloadInput::Hex("abc".into())
-            .into_bytes(big)
+            .into_bytes()
             .unwrap_err()
             .to_string();
         assert!(e.contains("odd number"), "{e}");
         let e = PayloadInput::Hex("ag".into())
-            .into_bytes(big)
+            .into_bytes()
             .unwrap_err()
             .to_string();
         assert!(e.contains("'g' at position 2"), "{e}");
         assert_eq!(
-            PayloadInput::Base64("aGk=".into()).into_bytes(big).unwrap(),
+            PayloadInput::Base64("aGk=".into()).into_bytes().unwrap(),
             b"hi"
         );
         assert_eq!(
-            PayloadInput::Base64("_-8".into()).into_bytes(big).unwrap(),
+            PayloadInput::Base64("_-8".into()).into_bytes().unwrap(),
             vec![0xff, 0xef]
         );
-        assert!(PayloadInput::Base64("a*".into()).into_bytes(big).is_err());
+        assert!(PayloadInput::Base64("a*".into()).into_bytes().is_err());
         assert_eq!(
             PayloadInput::Json("{\"a\": 1}".into())
-                .into_bytes(big)
+                .into_bytes()
                 .unwrap(),
             b"{\"a\": 1}"
         );
         let e = PayloadInput::Json("{\"a\": }".into())
-            .into_bytes(big)
+            .into_bytes()
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("not valid JSON") && e.contains("line 1, column 7"),
             "{e}"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.bin");
-        std::fs::write(&path, [1u8, 2, 3]).unwrap();
-        let p = path.to_string_lossy().to_string();
-        assert_eq!(
-            PayloadInput::File(p.clone()).into_bytes(big).unwrap(),
-            vec![1, 2, 3]
-        );
-        assert!(PayloadInput::File(p)
-            .into_bytes(2)
-            .unwrap_err()
-            .to_string()
-            .contains("more than"));
     }
 }

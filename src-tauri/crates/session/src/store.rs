@@ -36,15 +36,19 @@ pub enum LoadError {
     Invalid(SessionError),
 }
 
+/// The largest profiles file read: thousands of profiles fit.
+const MAX_PROFILES_FILE: usize = 16 * 1024 * 1024;
+
 /// Reads the profiles saved at `path`; a missing file is no profiles.
 pub fn load(path: &Path) -> Result<Vec<Profile>, LoadError> {
-    let text = match std::fs::read_to_string(path) {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = match crate::files::read_text_bounded(path, MAX_PROFILES_FILE) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
             return Err(LoadError::Unreadable(SessionError::Io(format!(
-                "reading {}: {e}; profiles will not be saved until it can be read",
-                path.display()
+                "{e}; profiles will not be saved until it can be read"
             ))))
         }
     };

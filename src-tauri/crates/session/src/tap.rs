@@ -4,8 +4,10 @@
 //! sizes, flags and properties), which rumqttc's own events cannot give.
 //!
 //! rumqttc connects to a private local endpoint: a Unix socket in a directory only this user can
-//! enter (on Windows, an ephemeral loopback port). Each connection attempt is handed exactly one
-//! already-dialed broker stream.
+//! enter (on Windows, an ephemeral loopback port, which any local program could connect to). So
+//! the endpoint also checks who is calling: rumqttc is given a one-time client id, and only a
+//! connection whose CONNECT carries it is relayed, with the real client id put back. Each
+//! connection attempt is handed exactly one already-dialed broker stream.
 
 use super::dial::Upstream;
 use bytes::BytesMut;
@@ -24,7 +26,14 @@ pub struct SessionTraffic {
     /// The traffic source id ("session:<profile id>").
     pub source: Arc<str>,
     pub packets: Vec<PacketEvent>,
+    /// The batch's bytes in the sessions' budget, given back when the batch is dropped.
+    pub held: Option<wire::budget::Held>,
 }
+
+/// Bytes of packet events all sessions together may have waiting for the traffic model: a model
+/// that falls behind makes sessions drop (and count) events, never queue gigabytes of payloads.
+static WAITING: std::sync::LazyLock<wire::budget::Budget> =
+    std::sync::LazyLock::new(|| wire::budget::Budget::new(64 * 1024 * 1024));
 
 /// What the tap saw the broker say, for the session to explain a failure in words.
 #[derive(Debug, Default, Clone)]
@@ -47,7 +56,10 @@ pub struct Observed {
 /// Everything the tap needs to report one connection's packets.
 pub struct TapContext {
     pub source: Arc<str>,
+    /// The client id the broker sees.
     pub client_id: Arc<str>,
+    /// The one-time client id rumqttc was given: proof that a local connection is ours.
+    pub local_id: Arc<str>,
     pub connection: u64,
     pub remote: Option<SocketAddr>,
     pub version: ProtocolVersion,
@@ -61,9 +73,14 @@ pub struct TapContext {
 
 impl TapContext {
     fn emit(&self, packets: Vec<PacketEvent>) {
+        let Some(held) = WAITING.hold(wire::budget::weigh(&packets)) else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
         let batch = SessionTraffic {
             source: self.source.clone(),
             packets,
+            held: Some(held),
         };
         if self.events.try_send(batch).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -164,12 +181,68 @@ impl TapContext {
     }
 }
 
-/// Relays between rumqttc's local connection and the broker until either side closes.
-pub async fn relay<L: Upstream>(local: L, upstream: Box<dyn Upstream>, ctx: Arc<TapContext>) {
+/// How long a local connection may take to send its CONNECT.
+const ADMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the first packet of a local connection: it must be a CONNECT with the one-time client
+/// id. Returns the bytes to relay instead (the CONNECT with the real client id, then whatever
+/// came after it), or `None` for a connection that is not rumqttc's.
+pub async fn admit<L: Upstream>(local: &mut L, ctx: &TapContext) -> Option<BytesMut> {
+    use workbench_wire::codec::{self, Level, Packet};
+    let mut buf = BytesMut::with_capacity(4096);
+    let read = async {
+        loop {
+            match codec::fixed_header(&buf, ctx.max_packet) {
+                Ok(Some(header)) if buf.len() >= header.packet_len() => return Some(header),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+            match local.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    };
+    let header = tokio::time::timeout(ADMIT_TIMEOUT, read).await.ok()??;
+    let packet = buf.split_to(header.packet_len());
+    let Ok(Packet::Connect(mut connect)) = codec::decode(&packet, Level::V3_1_1) else {
+        return None;
+    };
+    if connect.client_id != *ctx.local_id {
+        return None;
+    }
+    connect.client_id = ctx.client_id.to_string();
+    let mut first = Vec::with_capacity(packet.len() + ctx.client_id.len());
+    connect.encode(&mut first);
+    let mut out = BytesMut::from(&first[..]);
+    out.extend_from_slice(&buf);
+    Some(out)
+}
+
+/// Relays between rumqttc's local connection and the broker until either side closes. `first`
+/// holds what [`admit`] read from the local side already.
+pub async fn relay<L: Upstream>(
+    local: L,
+    first: BytesMut,
+    upstream: Box<dyn Upstream>,
+    ctx: Arc<TapContext>,
+) {
     let (local_read, local_write) = tokio::io::split(local);
     let (up_read, up_write) = tokio::io::split(upstream);
-    let outbound = pump(local_read, up_write, Direction::Outbound, ctx.clone());
-    let inbound = pump(up_read, local_write, Direction::Inbound, ctx);
+    let outbound = pump(
+        local_read,
+        first,
+        up_write,
+        Direction::Outbound,
+        ctx.clone(),
+    );
+    let inbound = pump(
+        up_read,
+        BytesMut::new(),
+        local_write,
+        Direction::Inbound,
+        ctx,
+    );
     // When one direction ends the connection is over: dropping the other closes both sockets.
     tokio::select! {
         _ = outbound => {}
@@ -180,19 +253,31 @@ pub async fn relay<L: Upstream>(local: L, upstream: Box<dyn Upstream>, ctx: Arc<
 /// Copies one direction packet by packet: each whole packet is reported (and what it means for
 /// the session noted) before it is forwarded, so the session never sees a packet before the tap
 /// has read it. A partial packet waits in `buf` until the rest arrives.
-async fn pump<R, W>(mut from: R, mut to: W, direction: Direction, ctx: Arc<TapContext>)
-where
+async fn pump<R, W>(
+    mut from: R,
+    mut buf: BytesMut,
+    mut to: W,
+    direction: Direction,
+    ctx: Arc<TapContext>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut framing = true;
+    // What was read before the relay started is handled before the first read.
+    let mut pending = !buf.is_empty();
     loop {
         if buf.capacity() - buf.len() < 4096 {
             // Doubling: a large packet arrives in a few reads, not thousands of small copies.
             buf.reserve(buf.capacity().max(16 * 1024));
         }
-        match from.read_buf(&mut buf).await {
+        let read = if pending {
+            pending = false;
+            Ok(1)
+        } else {
+            from.read_buf(&mut buf).await
+        };
+        match read {
             Ok(0) => {
                 let _ = to.write_all(&buf).await;
                 let _ = to.shutdown().await;
@@ -254,15 +339,10 @@ impl LocalEndpoint {
         #[cfg(unix)]
         {
             use std::os::unix::fs::DirBuilderExt;
-            static SERIAL: AtomicU64 = AtomicU64::new(0);
-            let nonce = SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
             let dir = std::env::temp_dir().join(format!(
-                "mqtt-workbench-{}-{}-{nonce:x}",
+                "mqtt-workbench-{}-{}",
                 std::process::id(),
-                SERIAL.fetch_add(1, Ordering::Relaxed)
+                crate::random_id_long("")
             ));
             // Created private (0700) in one step; fails if the name exists, so nobody can have
             // prepared it.
@@ -322,6 +402,7 @@ mod tests {
         let ctx = Arc::new(TapContext {
             source: "session:t".into(),
             client_id: "c".into(),
+            local_id: "one-time".into(),
             connection: 1,
             remote: None,
             version: ProtocolVersion::V311,
@@ -332,7 +413,7 @@ mod tests {
         });
         let (client, local) = tokio::io::duplex(64);
         let (broker, upstream) = tokio::io::duplex(64);
-        let task = tokio::spawn(relay(local, Box::new(upstream), ctx));
+        let task = tokio::spawn(relay(local, BytesMut::new(), Box::new(upstream), ctx));
         let (mut client, mut broker) = (client, broker);
         // A PUBLISH QoS 0 "a/b" with a 300-byte payload, written in small pieces.
         let mut publish = vec![0x30];
@@ -366,5 +447,42 @@ mod tests {
         assert_eq!(batch.packets[0].direction, Direction::Inbound);
         drop(broker);
         task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_the_connection_with_the_one_time_id_is_admitted_and_gets_the_real_id() {
+        use workbench_wire::codec::{self, Connect, Level, Packet};
+        let (events, _rx) = mpsc::channel(16);
+        let ctx = TapContext {
+            source: "session:t".into(),
+            client_id: "the-real-id".into(),
+            local_id: "one-time".into(),
+            connection: 1,
+            remote: None,
+            version: ProtocolVersion::V5,
+            max_packet: 1 << 20,
+            events,
+            dropped: Default::default(),
+            observed: Default::default(),
+        };
+        for (id, admitted) in [("someone-else", false), ("one-time", true)] {
+            let (mut caller, mut local) = tokio::io::duplex(1024);
+            let mut connect = Vec::new();
+            Connect::new(Level::V5, id, 30).encode(&mut connect);
+            connect.extend_from_slice(&[0xC0, 0x00]); // a PINGREQ right behind it
+            caller.write_all(&connect).await.unwrap();
+            let first = admit(&mut local, &ctx).await;
+            assert_eq!(first.is_some(), admitted, "{id}");
+            if let Some(first) = first {
+                let header = codec::fixed_header(&first, usize::MAX).unwrap().unwrap();
+                let Ok(Packet::Connect(rewritten)) =
+                    codec::decode(&first[..header.packet_len()], Level::V5)
+                else {
+                    panic!("a CONNECT");
+                };
+                assert_eq!(rewritten.client_id, "the-real-id");
+                assert_eq!(&first[header.packet_len()..], &[0xC0, 0x00]);
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! and read without copies, what makes a topic name or filter valid, and the small vocabulary of
 //! error codes every layer maps its failures onto.
 //!
+//! - [`budget`]: a byte budget for packet events waiting for their consumer.
 //! - [`codec`]: MQTT 3.1, 3.1.1 and 5 packets decoded with every check the specification asks
 //!   of a receiver, and encoded; one file per packet type (the broker speaks through it).
 //! - [`packet`]: the packet event every packet-level view is built from ([`PacketEvent`]); the
@@ -14,6 +15,7 @@
 //! Sans-I/O: no sockets, no files, no async runtime. It must never depend on another crate of
 //! the workspace.
 
+pub mod budget;
 pub mod codec;
 pub mod error;
 mod framing;

@@ -511,9 +511,7 @@ export type PayloadInput =
 /**  Hex digits, spaces and newlines allowed between bytes (`de ad be ef`, `0xDEADBEEF`). */
 { format: "hex"; data: string } | 
 /**  Standard or URL-safe base64, padding optional. */
-{ format: "base64"; data: string } | 
-/**  The contents of a file. */
-{ format: "file"; data: string };
+{ format: "base64"; data: string };
 
 /**  A saved connection. */
 export type Profile = Profile_Serialize | Profile_Deserialize;

@@ -12,9 +12,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use workbench_broker::{BrokerSettings, Limits, TlsSettings, DEFAULT_PORT};
 use workbench_secrets::Secrets;
+use workbench_session::files::read_text_bounded;
 
 /// The file's name in the config directory.
 pub const BROKER_FILE: &str = "broker.json";
+/// The largest settings file read.
+const MAX_FILE: usize = 1024 * 1024;
+/// One save at a time: the file and the keychain entries change together.
+static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const FORMAT: u32 = 1;
 
 /// Where the broker's settings are saved, and the password store for its users.
@@ -52,20 +57,19 @@ pub struct Loaded {
 
 /// Reads the saved settings (defaults when there are none, or when the file cannot be used).
 pub fn load(path: &Path, secrets: &Secrets) -> Loaded {
-    let text = match std::fs::read_to_string(path) {
+    if !path.exists() {
+        return Loaded {
+            settings: BrokerSettings::default(),
+            note: None,
+        };
+    }
+    let text = match read_text_bounded(path, MAX_FILE) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Loaded {
-                settings: BrokerSettings::default(),
-                note: None,
-            }
-        }
         Err(e) => {
             return Loaded {
                 settings: BrokerSettings::default(),
                 note: Some(format!(
-                    "the saved broker settings could not be read ({}: {e}); the defaults are used",
-                    path.display()
+                    "the saved broker settings could not be read ({e}); the defaults are used"
                 )),
             }
         }
@@ -127,7 +131,8 @@ pub fn save(
     settings: &BrokerSettings,
     secrets: &Secrets,
 ) -> Result<Option<String>, String> {
-    let before: Vec<String> = std::fs::read_to_string(path)
+    let _one_at_a_time = SAVING.lock().unwrap_or_else(|p| p.into_inner());
+    let before: Vec<String> = read_text_bounded(path, MAX_FILE)
         .ok()
         .and_then(|text| serde_json::from_str::<SavedBroker>(&text).ok())
         .map(|saved| saved.users)
