@@ -83,3 +83,62 @@ fn headless_broker_stops_cleanly_on_terminate_sent_right_after_its_banner() {
     assert!(status.success(), "exit status {status}; output {rest:?}");
     assert_eq!(rest, ["stopping", "stopped"]);
 }
+
+#[test]
+fn what_clients_send_reaches_the_log_escaped_and_cut_short() {
+    use std::io::{BufRead, BufReader, Read};
+    use workbench_testkit::raw::{Connect, RawClient};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqttwb"))
+        .args(["broker", "--port", "0", "--max-client-id", "65535"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start the headless broker");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).expect("a banner line");
+    let address: std::net::SocketAddr = banner
+        .strip_prefix("MQTT Workbench broker listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner}"));
+    // A client id that would clear the screen, retitle the window and fake a log line, and
+    // one of 60,000 bytes.
+    let evil = "\x1b[2J\x1b]0;owned\x07\nstopped";
+    let long = "x".repeat(60_000);
+    for id in [evil, long.as_str()] {
+        let mut client = RawClient::connected(
+            address,
+            Connect {
+                client_id: id,
+                ..Connect::default()
+            },
+        );
+        client.send(&workbench_testkit::raw::DISCONNECT);
+        assert!(client.closed_by_broker());
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    kill_if_still_running(child.id(), "mqttwb");
+    let mut log = Vec::new();
+    stdout.read_to_end(&mut log).expect("the rest of the log");
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        !log.iter().any(|b| *b == 0x1b || *b == 0x07),
+        "no escape or bell byte reaches the terminal"
+    );
+    let text = String::from_utf8(log).expect("utf-8");
+    assert!(
+        text.contains("connected: \\x1b[2J\\x1b]0;owned\\x07\\x0astopped from"),
+        "{text}"
+    );
+    assert!(
+        text.lines().all(|line| line.len() < 1_000),
+        "a long client id is cut short: {}",
+        text.lines().map(str::len).max().unwrap_or(0)
+    );
+    assert!(text.contains("…(+59872 bytes)"), "{text}");
+}
