@@ -199,10 +199,13 @@ pub async fn accept_loop(
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         let transport = transport.clone();
-        tasks.spawn(async move {
-            match transport {
+        let fut =
+            async move {
+                match transport {
                 Transport::Tcp => serve(ClientStream::Tcp(stream), remote, ctx, shutdown).await,
-                Transport::WebSocket => {
+                // The other transports' handshakes and streams are large: boxed, so that the
+                // task of every plain TCP connection stays small.
+                Transport::WebSocket => Box::pin(async move {
                     let handshake =
                         async_tungstenite::tokio::accept_hdr_async(stream, choose_subprotocol);
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
@@ -216,8 +219,9 @@ pub async fn accept_loop(
                         }
                         Err(_) => tracing::debug!(%remote, "WebSocket handshake timed out"),
                     }
-                }
-                Transport::Tls(acceptor) => {
+                })
+                .await,
+                Transport::Tls(acceptor) => Box::pin(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
                             serve(ClientStream::Other(Box::new(stream)), remote, ctx, shutdown)
@@ -226,8 +230,9 @@ pub async fn accept_loop(
                         Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
                     }
-                }
-                Transport::SecureWebSocket(acceptor) => {
+                })
+                .await,
+                Transport::SecureWebSocket(acceptor) => Box::pin(async move {
                     // Both handshakes within one time limit.
                     let handshake = async {
                         let tls = acceptor.accept(stream).await.map_err(|e| e.to_string())?;
@@ -246,10 +251,12 @@ pub async fn accept_loop(
                         }
                         Err(_) => tracing::debug!(%remote, "secure WebSocket handshake timed out"),
                     }
-                }
+                })
+                .await,
             }
-            drop(admitted);
-        });
+                drop(admitted);
+            };
+        tasks.spawn(fut);
     }
 }
 
