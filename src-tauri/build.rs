@@ -2,12 +2,18 @@
 //! kept under `src-tauri/capabilities/`. App commands are declared here so that tauri-build
 //! generates one `allow-<command>` permission per command; the capability grants each by name.
 
-/// Every command the UI may invoke; the list is shared with `ipc` (tests check it against the
-/// capability file and the registered commands).
-const COMMANDS: &[&str] = include!("ipc/command_names.rs");
+/// Reads the one list of commands (`ipc/command_list.rs`) into their names.
+macro_rules! app_commands {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        /// Every command the UI may invoke.
+        const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+include!("ipc/command_list.rs");
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    println!("cargo:rerun-if-changed=src-tauri/ipc/command_list.rs");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -4,14 +4,15 @@
 //! This package is the thin Tauri shell around the workspace's crates (under
 //! `src-tauri/crates/`), from the wire inwards:
 //!
-//! - `workbench-wire`: packet events, framing, topics and error codes, below everyone.
-//! - `workbench-broker`: the embedded broker, rumqttd behind our own front door.
+//! - `workbench-wire`: the MQTT codec, packet events, framing, topics and error codes.
+//! - `workbench-broker`: the embedded broker: its own routing engine behind the front door.
 //! - `workbench-session`: the user's own client sessions (rumqttc), each with a complete packet log.
 //! - `workbench-traffic`: the model every view reads: topic tree, rates, bounded history.
 //! - `workbench-charts`: rate and value charts drawn with plotters.
 //! - `workbench-secrets`: passwords in the OS keychain.
-//! - `workbench-core`: the app's services: the traffic hub that feeds the model from the broker
-//!   and the sessions, the broker service and its saved settings, exports, what the UI reads.
+//! - `workbench-core`: the app's services, assembled in `workbench_core::app::App`: the traffic
+//!   hub and its viewers, the broker service and its saved settings, exports, what the UI reads,
+//!   and the changes pushed to it.
 //! - `workbench-cli`: the `mqttwb` command line (and `mqtt-workbench broker`).
 //!
 //! Only [`ipc`] and the app assembly in this file import `tauri`; the crates never do (`make
@@ -20,70 +21,48 @@
 pub mod ipc;
 
 use std::sync::Arc;
-use workbench_core::broker::saved::{SavedSettings, BROKER_FILE};
-use workbench_core::broker::service::BrokerService;
-use workbench_core::hub::TrafficHub;
-use workbench_session::{store, SessionManager};
-use workbench_traffic::source::SourceLimits;
+use std::time::Duration;
+use workbench_core::app::{App, Folders};
+
+/// How long quitting waits for sessions to say DISCONNECT and the broker to stop.
+const QUIT_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Builds and runs the desktop app until its last window closes.
 pub fn run_app() -> Result<(), tauri::Error> {
     workbench_core::install_crypto_provider();
     let specta = ipc::specta_builder();
-    let hub = TrafficHub::new(SourceLimits::default());
-    // Bounded: if the model ever fell behind, the broker drops (and counts) events instead of
-    // slowing down or growing memory.
-    let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
-    let broker = Arc::new(BrokerService::new(
-        workbench_broker::BrokerSettings::default(),
-        Some(events_tx),
-    ));
-    // Client sessions report their packets over their own bounded channel.
-    let (session_tx, session_rx) = tokio::sync::mpsc::channel(1024);
-    let config = store::config_dir();
-    let profiles = config.as_ref().map(|d| d.join(store::PROFILES_FILE));
     // One password store for sessions and the broker's users (the keychain is probed once).
     let secrets = Arc::new(workbench_secrets::Secrets::detect());
-    let sessions = Arc::new(SessionManager::new(profiles, secrets.clone(), session_tx));
-    let saved = Arc::new(SavedSettings {
-        path: config.map(|d| d.join(BROKER_FILE)),
-        secrets,
-    });
-    let restore = saved.clone();
-    let sink = Arc::new(ipc::traffic::FrameSink::default());
-    let starting = broker.clone();
-    let (pump_hub, pump_sink, dropped_from) = (hub.clone(), sink.clone(), broker.clone());
-    let dropped_sessions = sessions.clone();
-    let (ingest_hub, session_hub) = (hub.clone(), hub.clone());
-    let stopping = sessions.clone();
+    let app = Arc::new(App::new(Folders::from_os(), secrets));
+    let (starting, stopping) = (app.clone(), app.clone());
     tauri::Builder::default()
-        .manage(broker)
-        .manage(hub)
-        .manage(sink)
-        .manage(sessions)
-        .manage(saved)
+        .manage(app.hub.clone())
+        .manage(app.broker.clone())
+        .manage(app.sessions.clone())
+        .manage(app.saved.clone())
+        .manage(ipc::traffic::WindowViewers::default())
+        // A window that closes leaves no viewer behind, whether or not its page said goodbye.
+        .on_window_event(ipc::traffic::on_window_event)
         .invoke_handler(specta.invoke_handler())
-        .setup(move |app| {
-            specta.mount_events(app);
-            tauri::async_runtime::spawn(ingest_hub.ingest_broker(events_rx));
-            tauri::async_runtime::spawn(session_hub.ingest_sessions(session_rx));
-            tauri::async_runtime::spawn(ipc::traffic::pump_frames(
-                pump_hub,
-                pump_sink,
-                move || dropped_from.events_dropped() + dropped_sessions.dropped(),
-            ));
-            // The broker starts with the app, with the settings saved last time; a failure is
-            // kept for the UI to show, and the app runs on without it.
+        .setup(move |handle| {
+            specta.mount_events(handle);
+            let handle = handle.handle().clone();
             tauri::async_runtime::spawn(async move {
-                workbench_core::broker::start_saved(&starting, &restore).await;
+                // On the app's runtime: the services' background tasks run there.
+                starting.start();
+                ipc::events::push_changes(starting, handle).await;
             });
             Ok(())
         })
         .build(tauri::generate_context!())?
         .run(move |_, event| {
             if let tauri::RunEvent::Exit = event {
-                // Sessions say goodbye (DISCONNECT: no will) when the app quits normally.
-                stopping.stop_all();
+                // Sessions say goodbye (DISCONNECT: no will), the broker closes its connections
+                // and timers, every background task ends; bounded by a deadline.
+                let left = tauri::async_runtime::block_on(stopping.shutdown(QUIT_DEADLINE));
+                if left > 0 {
+                    tracing::warn!("{left} sessions or tasks were still running at quit");
+                }
             }
         });
     Ok(())

@@ -8,8 +8,10 @@
 
 pub mod broker;
 pub mod commands;
+pub mod events;
 pub mod session;
 pub mod traffic;
+pub mod window;
 
 pub use workbench_core::error::IpcError;
 
@@ -19,43 +21,28 @@ use std::path::Path;
 /// Where the generated TypeScript bindings live, relative to the repository root.
 pub const BINDINGS_PATH: &str = "ui/src/lib/platform/bindings.ts";
 
-/// The names of all commands, as the capability file grants them (`allow-<name>`).
-pub const COMMAND_NAMES: &[&str] = include!("command_names.rs");
+/// Reads the one list of commands (`command_list.rs`) into their names and their registration.
+macro_rules! app_commands {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        /// The names of all commands, as the capability file grants them (`allow-<name>`).
+        pub const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        fn commands() -> tauri_specta::Commands<tauri::Wry> {
+            tauri_specta::collect_commands![$($module::$name),*]
+        }
+    };
+}
+include!("command_list.rs");
 
 /// Collects every command and event the UI can use.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(tauri_specta::collect_commands![
-            commands::app_info,
-            commands::save_to_downloads,
-            broker::broker_status,
-            broker::broker_start,
-            broker::broker_stop,
-            broker::broker_clients,
-            traffic::traffic_watch,
-            traffic::traffic_view,
-            traffic::traffic_expand,
-            traffic::traffic_expand_all,
-            traffic::traffic_clear,
-            traffic::traffic_messages,
-            traffic::traffic_delete_retained,
-            traffic::traffic_notices,
-            traffic::traffic_packets,
-            traffic::traffic_export_packets,
-            traffic::traffic_chart,
-            traffic::traffic_value_chart,
-            session::session_list,
-            session::session_save,
-            session::session_delete,
-            session::session_connect,
-            session::session_disconnect,
-            session::session_subscribe,
-            session::session_unsubscribe,
-            session::session_publish,
-            session::session_parse_url,
-            session::session_check_payload,
+        .commands(commands())
+        .events(tauri_specta::collect_events![
+            events::BrokerChanged,
+            events::ClientsChanged,
+            events::SessionsChanged,
         ])
-        .events(tauri_specta::collect_events![])
         // Error types every fallible command returns; exported even before a command uses them.
         .typ::<IpcError>()
 }

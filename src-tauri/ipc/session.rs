@@ -58,7 +58,7 @@ pub fn session_delete(
     Ok(())
 }
 
-/// Starts connecting; the state then moves on by itself (poll `session_list`).
+/// Starts connecting; the state then moves on by itself (pushed as `SessionsChanged`).
 #[tauri::command]
 #[specta::specta]
 pub async fn session_connect(sessions: Sessions<'_>, id: String) -> Result<SessionView, IpcError> {

@@ -1,142 +1,169 @@
-//! Traffic commands: the UI registers one channel and receives coalesced frames on it (about 30 a
-//! second at most, each holding only the rows on screen and the counters); it moves its window,
-//! filters and expands with commands; message payloads come on demand, as raw bytes. The answers
-//! are built in [`workbench_core::traffic`].
+//! Traffic commands. A window (or pane) opens a viewer of a source with a channel, and receives
+//! frames on it, pushed when something it shows changed (about 30 a second at most, each holding
+//! only the rows on screen and the counters); it moves its window, filters and expands with
+//! commands naming its viewer; message payloads come on demand, as raw bytes. Every answer is
+//! built in [`workbench_core`]: this file only adapts, and remembers which window opened which
+//! viewer, to close them when the window is destroyed.
 
 use super::IpcError;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tauri::ipc::Channel;
+use tauri::Manager;
 use workbench_core::broker::service::BrokerService;
-use workbench_core::hub::TrafficHub;
+use workbench_core::error::ErrorCode;
+use workbench_core::hub::{Frame, FrameSink, TrafficHub, ViewerId};
 use workbench_core::traffic::charts::{ChartLabels, ValueChartImage};
 use workbench_core::traffic::packets::{PacketExport, PacketPage};
 use workbench_core::traffic::{self, NoticeView, TrafficFrame};
 use workbench_session::SessionManager;
+use workbench_traffic::SourceId;
 use workbench_wire::PacketKind;
 
-/// The longest a frame waits after a change; and so the most frames a second (about 30).
-pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// A viewer's frames, to its Tauri channel.
+struct ChannelSink(Channel<TrafficFrame>);
 
-/// The channel frames go to, and the source it watches.
-#[derive(Default)]
-pub struct FrameSink {
-    target: Mutex<Option<(String, Channel<TrafficFrame>)>>,
+impl FrameSink for ChannelSink {
+    fn send(&self, frame: Frame) -> bool {
+        self.0.send(traffic::traffic_frame(frame)).is_ok()
+    }
 }
 
-impl FrameSink {
-    fn set(&self, source: String, channel: Channel<TrafficFrame>) {
-        *self.target.lock().unwrap_or_else(|p| p.into_inner()) = Some((source, channel));
+type Hub<'a> = tauri::State<'a, Arc<TrafficHub>>;
+
+fn no_viewer() -> IpcError {
+    IpcError::new(ErrorCode::NotFound, "that view is closed")
+}
+
+/// Which window opened which viewers, so that a window that goes away without closing its
+/// viewers (its page never ran its unmount code) leaves none behind. Entries go with their
+/// window, so this never outgrows the viewers of the windows open now (a viewer the hub ended
+/// itself, its channel gone, may stay listed until then: closing it again does nothing, and
+/// viewer ids are never reused).
+#[derive(Debug, Default)]
+pub struct WindowViewers(Mutex<HashMap<ViewerId, String>>);
+
+impl WindowViewers {
+    /// `window` (its label) opened `viewer`.
+    pub fn opened(&self, window: &str, viewer: ViewerId) {
+        self.lock().insert(viewer, window.to_string());
     }
 
-    fn get(&self) -> Option<(String, Channel<TrafficFrame>)> {
-        self.target
+    /// `viewer` was closed (by whichever window).
+    pub fn closed(&self, viewer: ViewerId) {
+        self.lock().remove(&viewer);
+    }
+
+    /// `window` is gone: the viewers it still had open, to be closed, and forgotten here.
+    pub fn window_gone(&self, window: &str) -> Vec<ViewerId> {
+        let mut gone = Vec::new();
+        self.lock().retain(|&viewer, owner| {
+            let keep = owner != window;
+            if !keep {
+                gone.push(viewer);
+            }
+            keep
+        });
+        gone.sort_unstable();
+        gone
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ViewerId, String>> {
+        // Every change is one map operation: a panic elsewhere cannot leave it half done.
+        self.0
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    fn drop_channel(&self) {
-        *self.target.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// Sends a frame whenever the model or the view changed, at most every [`FRAME_INTERVAL`], and
-/// once a second regardless (rates move even when nothing arrives).
-pub async fn pump_frames(
-    hub: Arc<TrafficHub>,
-    sink: Arc<FrameSink>,
-    dropped: impl Fn() -> u64 + Send + 'static,
-) {
-    let mut ticker = tokio::time::interval(FRAME_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sent_version = u64::MAX;
-    let mut last_sent = std::time::Instant::now();
-    loop {
-        ticker.tick().await;
-        let Some((source, channel)) = sink.get() else {
-            continue;
-        };
-        let version = hub.version();
-        if version == sent_version && last_sent.elapsed() < Duration::from_secs(1) {
-            continue;
-        }
-        let now_ms = workbench_core::now_ms();
-        hub.sample(now_ms);
-        let frame = traffic::traffic_frame(hub.frame(&source, now_ms, dropped()));
-        if channel.send(frame).is_err() {
-            sink.drop_channel(); // the page went away
-            continue;
-        }
-        sent_version = hub.version();
-        last_sent = std::time::Instant::now();
+/// The app's window events (hooked in `lib.rs`): a destroyed window's viewers are closed.
+pub fn on_window_event<R: tauri::Runtime>(window: &tauri::Window<R>, event: &tauri::WindowEvent) {
+    if !matches!(event, tauri::WindowEvent::Destroyed) {
+        return;
+    }
+    let (Some(owners), Some(hub)) = (
+        window.try_state::<WindowViewers>(),
+        window.try_state::<Arc<TrafficHub>>(),
+    ) else {
+        return;
+    };
+    for viewer in owners.window_gone(window.label()) {
+        hub.close_viewer(viewer);
     }
 }
 
-/// Starts sending frames of `source` to `channel` (replacing any earlier channel).
+/// Opens a viewer of `source`: frames go to `channel` from now on (the first at once). Returns
+/// the viewer's id, which the other view commands name. The viewer belongs to the calling
+/// window, and closes with it at the latest.
+// Not async: it runs on the main thread, as window events do, so a window's viewer is recorded
+// before the window's `Destroyed` event or never opened at all.
 #[tauri::command]
 #[specta::specta]
 pub fn traffic_watch(
-    sink: tauri::State<'_, Arc<FrameSink>>,
-    hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    hub: Hub<'_>,
+    owners: tauri::State<'_, WindowViewers>,
+    window: tauri::Window,
+    source: SourceId,
     channel: Channel<TrafficFrame>,
-) -> Result<(), IpcError> {
-    sink.set(source, channel);
-    hub.touch();
-    Ok(())
+) -> ViewerId {
+    let viewer = hub.open_viewer(source, Arc::new(ChannelSink(channel)));
+    owners.opened(window.label(), viewer);
+    viewer
 }
 
-/// Sets which rows the UI shows and the tree's filter (a substring, or a topic filter with `+`
-/// or `#`).
+/// Closes a viewer (its pane or window went away).
+#[tauri::command]
+#[specta::specta]
+pub fn traffic_unwatch(hub: Hub<'_>, owners: tauri::State<'_, WindowViewers>, viewer: ViewerId) {
+    hub.close_viewer(viewer);
+    owners.closed(viewer);
+}
+
+/// Sets which rows a viewer shows and its filter (a substring, or a topic filter with `+` or
+/// `#`).
 #[tauri::command]
 #[specta::specta]
 pub fn traffic_view(
-    hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    hub: Hub<'_>,
+    viewer: ViewerId,
     from: u32,
     count: u32,
     filter: String,
 ) -> Result<(), IpcError> {
     let filter = traffic::parse_filter(&filter)?;
-    hub.set_view(&source, from as usize, count as usize, filter);
-    Ok(())
+    hub.set_view(viewer, from as usize, count as usize, filter)
+        .then_some(())
+        .ok_or_else(no_viewer)
 }
 
-/// Expands or collapses one node.
+/// Expands or collapses one node in a viewer.
 #[tauri::command]
 #[specta::specta]
 pub fn traffic_expand(
-    hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    hub: Hub<'_>,
+    viewer: ViewerId,
     node: u32,
     expanded: bool,
 ) -> Result<(), IpcError> {
-    hub.set_expanded(&source, node, expanded);
-    Ok(())
+    hub.set_expanded(viewer, node, expanded)
+        .then_some(())
+        .ok_or_else(no_viewer)
 }
 
-/// Expands or collapses every node.
+/// Expands or collapses every node in a viewer.
 #[tauri::command]
 #[specta::specta]
-pub fn traffic_expand_all(
-    hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
-    expanded: bool,
-) -> Result<(), IpcError> {
-    hub.expand_all(&source, expanded);
-    Ok(())
+pub fn traffic_expand_all(hub: Hub<'_>, viewer: ViewerId, expanded: bool) -> Result<(), IpcError> {
+    hub.expand_all(viewer, expanded)
+        .then_some(())
+        .ok_or_else(no_viewer)
 }
 
 /// Forgets a source's traffic.
 #[tauri::command]
 #[specta::specta]
-pub fn traffic_clear(
-    hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
-) -> Result<(), IpcError> {
+pub fn traffic_clear(hub: Hub<'_>, source: SourceId) {
     hub.clear(&source);
-    Ok(())
 }
 
 /// Bytes sent to the UI as they are (an `ArrayBuffer` there), never as a JSON array of numbers.
@@ -162,7 +189,7 @@ impl specta::Type for RawBytes {
 #[specta::specta]
 pub fn traffic_messages(
     hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    source: SourceId,
     node: u32,
     limit: u32,
 ) -> Result<RawBytes, IpcError> {
@@ -178,7 +205,7 @@ pub async fn traffic_delete_retained(
     hub: tauri::State<'_, Arc<TrafficHub>>,
     broker: tauri::State<'_, Arc<BrokerService>>,
     sessions: tauri::State<'_, Arc<SessionManager>>,
-    source: String,
+    source: SourceId,
     node: u32,
 ) -> Result<u32, IpcError> {
     traffic::delete_retained(&hub, &broker, &sessions, &source, node).await
@@ -190,7 +217,7 @@ pub async fn traffic_delete_retained(
 #[specta::specta]
 pub fn traffic_notices(
     hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    source: SourceId,
     limit: u32,
 ) -> Result<Vec<NoticeView>, IpcError> {
     Ok(traffic::notices(&hub, &source, limit))
@@ -202,7 +229,7 @@ pub fn traffic_notices(
 #[specta::specta]
 pub fn traffic_packets(
     hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    source: SourceId,
     count: u32,
     client: String,
     kind: Option<PacketKind>,
@@ -217,28 +244,28 @@ pub fn traffic_packets(
 #[specta::specta]
 pub fn traffic_export_packets(
     hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    source: SourceId,
     client: String,
     kind: Option<PacketKind>,
 ) -> Result<PacketExport, IpcError> {
     traffic::packets::export(&hub, &source, &client, kind)
 }
 
-/// A rate chart as SVG, drawn by plotters: without `node`, the source's messages per second in
-/// and out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second,
-/// from the kept messages as far back as they are complete, then sampled each second.
+/// A rate chart as SVG, drawn by plotters, for one viewer: without `node`, its source's messages
+/// per second in and out over the last 60 s; with `node`, that topic's (and its subtree's)
+/// messages per second, from the kept messages as far back as they are complete, then sampled.
 #[tauri::command]
 #[specta::specta]
 pub fn traffic_chart(
     hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    viewer: ViewerId,
     node: Option<u32>,
     dark: bool,
     width: u32,
     height: u32,
     labels: ChartLabels,
 ) -> Result<String, IpcError> {
-    traffic::charts::rate_chart(&hub, &source, node, dark, width, height, &labels)
+    traffic::charts::rate_chart(&hub, viewer, node, dark, width, height, &labels)
 }
 
 /// One number over the topic's kept messages (the last 100), as SVG: the whole payload read as a
@@ -250,7 +277,7 @@ pub fn traffic_chart(
 #[allow(clippy::too_many_arguments)] // each is one plain value the UI passes
 pub fn traffic_value_chart(
     hub: tauri::State<'_, Arc<TrafficHub>>,
-    source: String,
+    source: SourceId,
     node: u32,
     pointer: String,
     dark: bool,
@@ -270,4 +297,29 @@ pub fn traffic_value_chart(
         utc_offset_minutes,
         &label,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WindowViewers;
+
+    #[test]
+    fn a_gone_window_hands_back_only_its_own_open_viewers() {
+        let owners = WindowViewers::default();
+        owners.opened("main", 1);
+        owners.opened("view-1", 2);
+        owners.opened("view-1", 3);
+        owners.opened("view-2", 4);
+        owners.opened("view-1", 5);
+        // Closed by its page: not closed again when the window goes.
+        owners.closed(3);
+
+        assert_eq!(owners.window_gone("view-1"), vec![2, 5]);
+        // Forgotten with the window: nothing left to close a second time.
+        assert_eq!(owners.window_gone("view-1"), Vec::<u32>::new());
+        assert_eq!(owners.window_gone("nobody"), Vec::<u32>::new());
+        assert_eq!(owners.window_gone("view-2"), vec![4]);
+        assert_eq!(owners.window_gone("main"), vec![1]);
+        assert!(owners.0.lock().unwrap().is_empty());
+    }
 }

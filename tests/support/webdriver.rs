@@ -265,22 +265,55 @@ impl AppWindow {
         value.as_str().unwrap_or_default().to_string()
     }
 
+    /// The handles of every window (top-level browsing context) the session can drive.
+    pub fn window_handles(&self) -> Vec<String> {
+        let value = self.call("GET", &self.session_path("/window/handles"), None);
+        serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("handles {value}: {e}"))
+    }
+
+    /// Drives the window `handle` from now on (finding elements, scripts, screenshots).
+    pub fn switch_to_window(&self, handle: &str) {
+        let body = json!({ "handle": handle });
+        self.call("POST", &self.session_path("/window"), Some(body));
+    }
+
+    /// Waits until a window other than `known` appears; returns its handle.
+    pub fn wait_for_new_window(&self, known: &[String]) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let handles = self.window_handles();
+            if let Some(new) = handles.iter().find(|h| !known.contains(h)) {
+                return new.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new window appeared (windows: {handles:?})"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Runs a script in the page and returns its result.
     pub fn execute(&self, script: &str, args: Value) -> Value {
         let body = json!({ "script": script, "args": args });
         self.call("POST", &self.session_path("/execute/sync"), Some(body))
     }
 
+    /// Runs a script that calls its last argument with the result; returns that result.
+    pub fn execute_async(&self, script: &str, args: Value) -> Value {
+        let body = json!({ "script": script, "args": args });
+        self.call("POST", &self.session_path("/execute/async"), Some(body))
+    }
+
     /// Calls a backend command through the page's IPC, exactly as the UI does. `Ok` holds the
     /// command's result, `Err` the `{ code, message }` it failed with.
     pub fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
-        let body = json!({
-            "script": "const done = arguments[arguments.length - 1];\
-                       window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])\
-                         .then((ok) => done({ ok: ok === undefined ? null : ok }), (err) => done({ err }));",
-            "args": [command, args]
-        });
-        let result = self.call("POST", &self.session_path("/execute/async"), Some(body));
+        let result = self.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])\
+               .then((ok) => done({ ok: ok === undefined ? null : ok }), (err) => done({ err }));",
+            json!([command, args]),
+        );
         match result.get("ok") {
             Some(ok) => Ok(ok.clone()),
             None => Err(result.get("err").cloned().unwrap_or(result)),
@@ -322,12 +355,11 @@ impl AppWindow {
     /// Waits until the page has painted its current state: WebKitGTK's snapshot shows the last
     /// painted frame, which can lag the DOM by a few frames.
     pub fn wait_for_paint(&self) {
-        let body = json!({
-            "script": "const done = arguments[arguments.length - 1];\
-                       requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
-            "args": []
-        });
-        self.call("POST", &self.session_path("/execute/async"), Some(body));
+        self.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));",
+            json!([]),
+        );
     }
 
     /// Saves a PNG screenshot of the window to `path` (creating folders) and returns its size.
@@ -364,6 +396,14 @@ impl Drop for AppWindow {
         if !self.session.is_empty() {
             let _ = self.try_call("DELETE", &self.session_path(""), None);
         }
+        // SIGTERM first: tauri-driver then stops WebKitWebDriver, which a SIGKILL would leave
+        // running (holding the test's output open); SIGKILL only if it does not exit.
+        let pid = self.driver.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.driver.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -374,4 +414,186 @@ pub fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("e2e-screenshots")
+}
+
+/// What WebDriver cannot do: close an app window as a window manager's close button does (its
+/// Close Window only destroys the web view; the app's window stays, never closed). A minimal X11
+/// client over the display's local socket, on std alone, sends the window `WM_DELETE_WINDOW`.
+pub mod x11 {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    /// Asks the top-level window titled `title` to close, as a window manager's close button
+    /// does. Panics when there is no such window or the X server refuses a request.
+    pub fn close_window_titled(title: &str) {
+        let mut x = Connection::open();
+        let protocols = x.atom("WM_PROTOCOLS");
+        let delete = x.atom("WM_DELETE_WINDOW");
+        let name = x.atom("_NET_WM_NAME");
+        let windows = x.children(x.root);
+        let window = windows
+            .iter()
+            .copied()
+            .find(|&w| x.property(w, name) == title.as_bytes())
+            .unwrap_or_else(|| panic!("no top-level window is titled {title:?}"));
+        // SendEvent to the window's own client (no event mask) of a ClientMessage: format 32,
+        // type WM_PROTOCOLS, data WM_DELETE_WINDOW and CurrentTime.
+        let mut body = words(&[window, 0]);
+        body.extend([33, 32, 0, 0]);
+        body.extend(words(&[window, protocols, delete, 0, 0, 0, 0]));
+        x.send(&request(25, &body));
+        // A round trip: an error in the request above arrives before this answer.
+        x.atom("WM_PROTOCOLS");
+    }
+
+    struct Connection {
+        stream: UnixStream,
+        root: u32,
+    }
+
+    fn pad(n: usize) -> usize {
+        (4 - n % 4) % 4
+    }
+
+    /// `bytes` padded with zeros to a multiple of 4.
+    fn padded(bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        out.resize(bytes.len() + pad(bytes.len()), 0);
+        out
+    }
+
+    /// A request: its opcode, an unused byte, its length in 4-byte units, then `body`.
+    fn request(opcode: u8, body: &[u8]) -> Vec<u8> {
+        let mut request = vec![opcode, 0];
+        request.extend((((4 + body.len()) / 4) as u16).to_le_bytes());
+        request.extend(body);
+        request
+    }
+
+    fn words(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    fn u16_at(bytes: &[u8], at: usize) -> u16 {
+        u16::from_le_bytes([bytes[at], bytes[at + 1]])
+    }
+
+    fn u32_at(bytes: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+    }
+
+    /// The display's number, from `DISPLAY` (`:99` or `:99.0`; local displays only).
+    fn display_number() -> String {
+        let display = std::env::var("DISPLAY").expect("DISPLAY is set (run under xvfb-run)");
+        let local = display
+            .strip_prefix(':')
+            .unwrap_or_else(|| panic!("DISPLAY={display} is not a local display"));
+        local.split('.').next().unwrap_or_default().to_string()
+    }
+
+    /// The MIT-MAGIC-COOKIE-1 for display `number` in `XAUTHORITY` (xvfb-run writes one). Entries:
+    /// a u16 family, then address, number, name and data, each a big-endian u16 length and bytes.
+    fn cookie(number: &str) -> Option<Vec<u8>> {
+        let file = std::fs::read(std::env::var_os("XAUTHORITY")?).ok()?;
+        let mut at = 0;
+        let field = |at: &mut usize| -> Option<Vec<u8>> {
+            let length = usize::from(u16::from_be_bytes([*file.get(*at)?, *file.get(*at + 1)?]));
+            let value = file.get(*at + 2..*at + 2 + length)?.to_vec();
+            *at += 2 + length;
+            Some(value)
+        };
+        while at + 2 <= file.len() {
+            at += 2; // family
+            let [_address, display, name, data] = [(); 4].map(|()| field(&mut at));
+            if display? == number.as_bytes() && name? == b"MIT-MAGIC-COOKIE-1" {
+                return data;
+            }
+        }
+        None
+    }
+
+    impl Connection {
+        fn open() -> Connection {
+            let number = display_number();
+            let path = format!("/tmp/.X11-unix/X{number}");
+            let mut stream =
+                UnixStream::connect(&path).unwrap_or_else(|e| panic!("connecting to {path}: {e}"));
+            let (name, data) = match cookie(&number) {
+                Some(data) => (b"MIT-MAGIC-COOKIE-1".to_vec(), data),
+                None => (Vec::new(), Vec::new()),
+            };
+            // Setup: little-endian, protocol 11.0, the authorization's name and data.
+            let mut setup = vec![b'l', 0, 11, 0, 0, 0];
+            setup.extend((name.len() as u16).to_le_bytes());
+            setup.extend((data.len() as u16).to_le_bytes());
+            setup.extend([0, 0]);
+            setup.extend(padded(&name));
+            setup.extend(padded(&data));
+            stream.write_all(&setup).expect("X11 setup");
+            let mut head = [0u8; 8];
+            stream.read_exact(&mut head).expect("X11 setup answer");
+            let mut rest = vec![0u8; usize::from(u16_at(&head, 6)) * 4];
+            stream.read_exact(&mut rest).expect("X11 setup answer");
+            assert_eq!(
+                head[0],
+                1,
+                "the X server refused the connection: {}",
+                String::from_utf8_lossy(&rest)
+            );
+            // After the fixed part: the vendor string, the pixmap formats (8 bytes each), then
+            // the first screen, which starts with its root window.
+            let vendor = usize::from(u16_at(&rest, 16));
+            let formats = usize::from(rest[21]);
+            let root = u32_at(&rest, 32 + vendor + pad(vendor) + 8 * formats);
+            Connection { stream, root }
+        }
+
+        fn send(&mut self, request: &[u8]) {
+            self.stream.write_all(request).expect("X11 request");
+        }
+
+        /// The next reply (events are skipped); panics on an error.
+        fn reply(&mut self) -> Vec<u8> {
+            loop {
+                let mut reply = vec![0u8; 32];
+                self.stream.read_exact(&mut reply).expect("X11 reply");
+                match reply[0] {
+                    0 => panic!("X11 error {} (request {})", reply[1], reply[10]),
+                    1 => {
+                        let mut extra = vec![0u8; u32_at(&reply, 4) as usize * 4];
+                        self.stream.read_exact(&mut extra).expect("X11 reply");
+                        reply.extend(extra);
+                        return reply;
+                    }
+                    _ => continue,
+                }
+            }
+        }
+
+        /// InternAtom: the atom named `name`.
+        fn atom(&mut self, name: &str) -> u32 {
+            let mut body = words(&[name.len() as u32]); // its length, 2 bytes unused
+            body.extend(padded(name.as_bytes()));
+            self.send(&request(16, &body));
+            u32_at(&self.reply(), 8)
+        }
+
+        /// QueryTree: the windows right under `window`.
+        fn children(&mut self, window: u32) -> Vec<u32> {
+            self.send(&request(15, &words(&[window])));
+            let reply = self.reply();
+            (0..usize::from(u16_at(&reply, 16)))
+                .map(|i| u32_at(&reply, 32 + 4 * i))
+                .collect()
+        }
+
+        /// GetProperty: a property's bytes (of any type, up to 4 KiB; empty when unset).
+        fn property(&mut self, window: u32, property: u32) -> Vec<u8> {
+            self.send(&request(20, &words(&[window, property, 0, 0, 1024])));
+            let reply = self.reply();
+            let unit = usize::from(reply[1] / 8);
+            let length = u32_at(&reply, 16) as usize * unit;
+            reply[32..32 + length].to_vec()
+        }
+    }
 }

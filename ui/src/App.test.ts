@@ -1,13 +1,20 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { flushSync, mount, tick, unmount } from 'svelte';
 import App from './App.svelte';
 import {
+  brokerSource,
   PlatformError,
+  sessionSource,
   type AppInfo,
   type BrokerStatus,
   type ClientView,
   type Platform,
+  type SessionsOverview,
+  type SourceId,
+  type TrafficFrame,
 } from './lib/platform';
+import { sessionView } from './lib/session/testing.svelte';
+import { defaultLimits } from './lib/broker/test-fixtures';
 
 const info: AppInfo = {
   name: 'MQTT Workbench',
@@ -29,6 +36,7 @@ const running: BrokerStatus = {
     tls: null,
     maxPacketSize: 16 * 1024 * 1024,
     usernames: [],
+    limits: defaultLimits,
   },
   clientsConnected: 1,
   retainedMessages: 2,
@@ -48,6 +56,9 @@ const sensor: ClientView = {
   publishSent: 0,
   bytesReceived: 300,
   bytesSent: 0,
+  droppedQos0: 0,
+  droppedQos12: 0,
+  queued: 0,
 };
 
 const row = {
@@ -66,8 +77,9 @@ const row = {
   payloadLen: 10,
 };
 
-const frame = {
-  source: 'broker',
+const frame: TrafficFrame = {
+  viewer: 1,
+  source: brokerSource,
   rows: [row],
   rowCount: 1,
   from: 0,
@@ -90,7 +102,14 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     brokerStart: async () => running,
     brokerStop: async () => ({ ...running, running: false, address: null, clientsConnected: 0 }),
     brokerClients: async () => [sensor],
-    trafficWatch: async (_source, onFrame) => onFrame(frame),
+    onBrokerChanged: async () => () => {},
+    onClientsChanged: async () => () => {},
+    onSessionsChanged: async () => () => {},
+    trafficWatch: async (_source, onFrame) => {
+      onFrame(frame);
+      return frame.viewer;
+    },
+    trafficUnwatch: async () => {},
     trafficView: async () => {},
     trafficExpand: async () => {},
     trafficExpandAll: async () => {},
@@ -159,6 +178,7 @@ function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     sessionPublish: unused,
     sessionParseUrl: unused,
     sessionCheckPayload: unused,
+    windowOpen: unused,
     ...overrides,
   };
 }
@@ -167,10 +187,10 @@ function unused(): Promise<never> {
   return Promise.reject(new Error('not used by this test'));
 }
 
-function render(platform: Platform) {
+function render(platform: Platform, initialSource?: SourceId) {
   const target = document.createElement('div');
   document.body.append(target);
-  const app = mount(App, { target, props: { platform, pollMs: 60_000 } });
+  const app = mount(App, { target, props: { platform, initialSource } });
   return {
     target,
     destroy: () => {
@@ -277,7 +297,7 @@ describe('App shell', () => {
     pick.dispatchEvent(new Event('change', { bubbles: true }));
     await settle();
     const call = trafficValueChart.mock.calls[0] as unknown[];
-    expect(call.slice(0, 3)).toEqual(['broker', 3, '/t']);
+    expect(call.slice(0, 3)).toEqual([{ kind: 'broker' }, 3, '/t']);
     expect(call[6]).toBe(-new Date().getTimezoneOffset());
     expect(text(target, 'value-note')).toBe('3 values in the last 4 messages');
     // Back to the rate.
@@ -300,7 +320,7 @@ describe('App shell', () => {
     expect(trafficDeleteRetained).not.toHaveBeenCalled();
     (target.querySelector('[data-testid="confirm-delete"]') as HTMLButtonElement).click();
     await settle();
-    expect(trafficDeleteRetained).toHaveBeenCalledWith('broker', 3);
+    expect(trafficDeleteRetained).toHaveBeenCalledWith({ kind: 'broker' }, 3);
     expect(target.querySelector('[role="status"]')?.textContent).toBe('Deleted 1 retained message.');
     destroy();
   });
@@ -335,6 +355,7 @@ describe('App shell', () => {
       tls: null,
       maxPacketSize: 16 * 1024 * 1024,
       users: [],
+      limits: defaultLimits,
     });
     expect(text(target, 'broker-error')).toBe('port 1883 on 127.0.0.1 is already in use');
     destroy();
@@ -368,6 +389,273 @@ describe('App shell', () => {
         websocketPort: 8083,
         users: [{ username: 'alice', password: 'secret' }],
       }),
+    );
+    destroy();
+  });
+});
+
+/** Wraps a platform so that a test can count every call the app makes to it. */
+function counting(platform: Platform): { platform: Platform; calls: () => number } {
+  let calls = 0;
+  const wrapped = new Proxy(platform, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { platform: wrapped, calls: () => calls };
+}
+
+function overviewOf(...sessions: ReturnType<typeof sessionView>[]): SessionsOverview {
+  return {
+    sessions,
+    passwordStorage: 'SessionOnly',
+    passwordNote: null,
+    profilesFile: null,
+    warning: null,
+  };
+}
+
+const click = (root: HTMLElement, testId: string) =>
+  (root.querySelector(`[data-testid="${testId}"]`) as HTMLElement).click();
+
+describe('App viewer', () => {
+  it('opens one viewer for the chosen source and closes the one before', async () => {
+    const channels: ((frame: TrafficFrame) => void)[] = [];
+    const trafficWatch = vi.fn<Platform['trafficWatch']>(async (source, onFrame) => {
+      channels.push(onFrame);
+      const viewer = channels.length;
+      onFrame({ ...frame, viewer, source, messages: viewer * 100 });
+      return viewer;
+    });
+    const trafficUnwatch = vi.fn<Platform['trafficUnwatch']>(async () => {});
+    const { target, destroy } = render(
+      fakePlatform({
+        trafficWatch,
+        trafficUnwatch,
+        sessionList: async () => overviewOf(sessionView({ id: 's1', name: 'plant' })),
+      }),
+    );
+    await settle();
+    expect(trafficWatch).toHaveBeenCalledTimes(1);
+    expect(trafficWatch.mock.calls[0]?.[0]).toEqual({ kind: 'broker' });
+    expect(text(target, 'status-messages')).toBe('100 messages · 1 topics');
+    expect(trafficUnwatch).not.toHaveBeenCalled();
+
+    click(target, 'source-session');
+    await settle();
+    expect(trafficWatch).toHaveBeenCalledTimes(2);
+    expect(trafficWatch.mock.calls[1]?.[0]).toEqual(sessionSource('s1'));
+    expect(trafficUnwatch.mock.calls).toEqual([[1]]);
+    expect(text(target, 'status-messages')).toBe('200 messages · 1 topics');
+
+    // A late frame of the closed viewer, or one naming another viewer, is not shown.
+    channels[0]!({ ...frame, viewer: 1, messages: 999 });
+    channels[1]!({ ...frame, viewer: 7, messages: 777 });
+    await settle();
+    expect(text(target, 'status-messages')).toBe('200 messages · 1 topics');
+
+    // The same source again: the viewer stays.
+    click(target, 'source-session');
+    await settle();
+    expect(trafficWatch).toHaveBeenCalledTimes(2);
+
+    destroy();
+    await settle();
+    expect(trafficUnwatch.mock.calls).toEqual([[1], [2]]);
+  });
+
+  it('closes a viewer the backend names only after the app left', async () => {
+    let answer: (viewer: number) => void = () => {};
+    const trafficUnwatch = vi.fn<Platform['trafficUnwatch']>(async () => {});
+    const { destroy } = render(
+      fakePlatform({
+        trafficWatch: () => new Promise((resolve) => (answer = resolve)),
+        trafficUnwatch,
+      }),
+    );
+    await settle();
+    destroy();
+    await settle();
+    expect(trafficUnwatch).not.toHaveBeenCalled();
+    answer(4);
+    await settle();
+    expect(trafficUnwatch.mock.calls).toEqual([[4]]);
+  });
+});
+
+describe('App pushed state', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('follows the broker, its clients and the sessions from events, with no timer', async () => {
+    vi.useFakeTimers();
+    let pushBroker: ((status: BrokerStatus) => void) | null = null;
+    let pushClients: ((clients: ClientView[]) => void) | null = null;
+    let pushSessions: ((overview: SessionsOverview) => void) | null = null;
+    // What the backend holds: what it pushes and what it answers agree.
+    let clientsNow = [sensor];
+    let statusNow = running;
+    const { platform, calls } = counting(
+      fakePlatform({
+        brokerStatus: async () => statusNow,
+        brokerClients: async () => clientsNow,
+        onBrokerChanged: async (listener) => {
+          pushBroker = listener;
+          return () => (pushBroker = null);
+        },
+        onClientsChanged: async (listener) => {
+          pushClients = listener;
+          return () => (pushClients = null);
+        },
+        onSessionsChanged: async (listener) => {
+          pushSessions = listener;
+          return () => (pushSessions = null);
+        },
+      }),
+    );
+    const { target, destroy } = render(platform);
+    await settle();
+    expect(vi.getTimerCount(), 'an idle app holds no timer').toBe(0);
+    expect(text(target, 'status-broker')).toBe('Broker 127.0.0.1:1884');
+    expect(target.querySelector('[data-testid="source-session"]')).toBeNull();
+
+    pushSessions!(
+      overviewOf(sessionView({ name: 'plant' }, { state: 'Connected', since: 0, resumed: false })),
+    );
+    await settle();
+    expect(text(target, 'source-session')).toContain('plant');
+    expect(text(target, 'status-sessions')).toBe('1/1 sessions connected');
+
+    click(target, 'tab-broker');
+    await settle();
+    expect(target.querySelector('[data-testid="broker-clients"]')?.textContent).toContain(
+      'sensor-<b>1</b>',
+    );
+    clientsNow = [{ ...sensor, clientId: 'dashboard' }];
+    pushClients!(clientsNow);
+    await settle();
+    expect(target.querySelector('[data-testid="broker-clients"]')?.textContent).toContain(
+      'dashboard',
+    );
+    statusNow = { ...running, running: false, address: null, clientsConnected: 0 };
+    pushBroker!(statusNow);
+    await settle();
+    expect(text(target, 'status-broker')).toBe('Broker stopped');
+
+    // Once what was pushed is followed up, nothing runs any more: no call, no timer.
+    await vi.advanceTimersByTimeAsync(5_000);
+    const before = calls();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(calls()).toBe(before);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(text(target, 'status-broker')).toBe('Broker stopped');
+
+    destroy();
+    await settle();
+    expect([pushBroker, pushClients, pushSessions], 'every event is let go').toEqual([
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it('ticks the clock only while a session counts down to a retry', async () => {
+    vi.useFakeTimers();
+    let pushSessions: ((overview: SessionsOverview) => void) | null = null;
+    const { target, destroy } = render(
+      fakePlatform({
+        onSessionsChanged: async (listener) => {
+          pushSessions = listener;
+          return () => {};
+        },
+      }),
+    );
+    await settle();
+    const retrying = sessionView(
+      { name: 'plant' },
+      {
+        state: 'Reconnecting',
+        at: Date.now() + 5_000,
+        attempt: 2,
+        code: 'Unreachable',
+        reason: 'connection refused',
+        answer: null,
+      },
+    );
+    pushSessions!(overviewOf(retrying));
+    await settle();
+    const title = () =>
+      target.querySelector('[data-testid="source-session"]')?.getAttribute('title') ?? '';
+    expect(title()).toContain('Reconnecting in 5 s');
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(title()).toContain('Reconnecting in 3 s');
+
+    pushSessions!(overviewOf({ ...retrying, state: { state: 'Connected', since: 0, resumed: false } }));
+    await settle();
+    expect(title()).toContain('Connected');
+    expect(vi.getTimerCount(), 'no countdown, no clock').toBe(0);
+    destroy();
+  });
+});
+
+describe('App windows', () => {
+  const plant = sessionView({ id: 'p1', name: 'plant' });
+  const withPlant = {
+    sessionList: async () => overviewOf(plant),
+  };
+
+  it('starts on the source its window was opened for, with a viewer of its own', async () => {
+    const trafficWatch = vi.fn<Platform['trafficWatch']>(async (source, onFrame) => {
+      onFrame({ ...frame, viewer: 7, source });
+      return 7;
+    });
+    const { target, destroy } = render(
+      fakePlatform({ ...withPlant, trafficWatch }),
+      sessionSource('p1'),
+    );
+    await settle();
+    expect(trafficWatch.mock.calls.map((call) => call[0])).toEqual([sessionSource('p1')]);
+    const current = target.querySelector('[data-testid="source-session"]');
+    expect(current?.getAttribute('aria-current')).toBe('true');
+    expect(text(target, 'tab-broker')).toBe('Session');
+    destroy();
+  });
+
+  it('opens the source it shows in a new window', async () => {
+    const windowOpen = vi.fn<Platform['windowOpen']>(async () => {});
+    const { target, destroy } = render(fakePlatform({ ...withPlant, windowOpen }));
+    await settle();
+    click(target, 'open-window');
+    await settle();
+    expect(windowOpen).toHaveBeenLastCalledWith(brokerSource);
+    click(target, 'source-session');
+    await settle();
+    click(target, 'open-window');
+    await settle();
+    expect(windowOpen).toHaveBeenLastCalledWith(sessionSource('p1'));
+    expect(windowOpen).toHaveBeenCalledTimes(2);
+    expect(target.querySelector('[data-testid="open-window-error"]')).toBeNull();
+    destroy();
+  });
+
+  it('says why a window could not open', async () => {
+    const windowOpen = vi.fn<Platform['windowOpen']>(() =>
+      Promise.reject(new PlatformError('NotFound', 'no session p1')),
+    );
+    const { target, destroy } = render(fakePlatform({ windowOpen }));
+    await settle();
+    click(target, 'open-window');
+    await settle();
+    expect(text(target, 'open-window-error')).toBe('no session p1');
+    expect((target.querySelector('[data-testid="open-window"]') as HTMLButtonElement).disabled).toBe(
+      false,
     );
     destroy();
   });

@@ -1,327 +1,379 @@
-//! Broker throughput, side by side: the embedded broker (front door + rumqttd) against a
-//! mosquitto started here, in the same run, with the same load generator.
+//! Broker throughput, side by side in one run: the workbench broker (its own process, through
+//! this crate's example), bare rumqttd 0.20 (its own process, through the other example) and
+//! mosquitto, plus the workbench broker as the app runs it (in this process, every packet feeding
+//! the live traffic model through the app's hub).
 //!
-//! One publisher to one subscriber on one topic, 100-byte payloads, QoS 0 and QoS 1. The load
-//! generator is a raw MQTT 3.1.1 client (pre-encoded packets, batched writes), so it measures the
-//! brokers rather than a client library. Each case runs several rounds, alternating brokers;
-//! the report gives each rate and the ratio of medians. A third configuration is the broker as
-//! the app runs it, with every packet also feeding the live traffic model. The machine is shared and noisy: read
-//! the ratio, not the absolute numbers.
+//! One publisher to one subscriber on one topic, 100-byte payloads, QoS 0 and QoS 1, driven two
+//! ways:
+//! - raw: MQTT 3.1.1 clients on plain sockets (pre-encoded packets, batched writes, a window of
+//!   200 unacknowledged QoS 1 publishes), which measures the brokers rather than a client;
+//! - rumqttc 0.25: one rumqttc publisher and one rumqttc subscriber (as the workbench's sessions
+//!   and many Rust devices talk), default options.
 //!
-//! Run: `make bench-broker` (or `cargo bench -p workbench-broker --bench broker_throughput`).
-//! Options through the environment: BENCH_MESSAGES (default 200000), BENCH_ROUNDS (default 3).
+//! Each case runs BENCH_ROUNDS rounds (default 3) with the brokers' order rotating; the report
+//! gives the median rate (messages delivered per second, from the first publish to the last
+//! delivery) and the ratios workbench/rumqttd and workbench/mosquitto. The load generator shares
+//! the machine with the broker under test: read the ratios, not the absolute numbers.
+//!
+//! Run: `make bench-broker` (which builds the examples first), or
+//! `cargo build --release -p workbench-broker --examples && cargo bench -p workbench-broker
+//! --bench broker_throughput`. Options: BENCH_MESSAGES (default 200000), BENCH_ROUNDS (3).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use support::client::{self, publish_many, receive, Client, End, PAYLOAD};
+use support::{env_usize, median, order, rate, BrokerProcess, Kind, Table};
 use workbench_broker::{Broker, BrokerSettings};
-use workbench_core::hub::{TrafficHub, BROKER_SOURCE};
+use workbench_core::hub::TrafficHub;
 use workbench_traffic::source::SourceLimits;
+use workbench_wire::codec::QoS;
+use workbench_wire::SourceId;
 
-const PAYLOAD: usize = 100;
-const QOS1_WINDOW: usize = 200;
+/// A subscriber that hears nothing for this long has everything it will get.
 const QUIET: Duration = Duration::from_secs(3);
+/// Unacknowledged QoS 1 publishes of the raw publisher.
+const RAW_WINDOW: usize = 200;
+/// Requests rumqttc's client may queue for its event loop.
+const RUMQTTC_CAPACITY: usize = 1_000;
 
-use workbench_wire::encode_varint as varint;
-
-fn connect_packet(client_id: &str) -> Vec<u8> {
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0b10, 0, 60];
-    body.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
-    body.extend_from_slice(client_id.as_bytes());
-    let mut out = vec![0x10];
-    varint(body.len(), &mut out);
-    out.extend(body);
-    out
+/// The configurations measured, in the order of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Config {
+    Broker(Kind),
+    /// The workbench broker in this process, feeding the traffic model.
+    WithModel,
 }
 
-fn subscribe_packet(topic: &str, qos: u8) -> Vec<u8> {
-    let mut body = vec![0, 1];
-    body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-    body.extend_from_slice(topic.as_bytes());
-    body.push(qos);
-    let mut out = vec![0x82];
-    varint(body.len(), &mut out);
-    out.extend(body);
-    out
-}
-
-fn publish_packet(topic: &str, qos: u8, pkid: u16, out: &mut Vec<u8>) {
-    let remaining = 2 + topic.len() + if qos > 0 { 2 } else { 0 } + PAYLOAD;
-    out.push(0x30 | (qos << 1));
-    varint(remaining, out);
-    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-    out.extend_from_slice(topic.as_bytes());
-    if qos > 0 {
-        out.extend_from_slice(&pkid.to_be_bytes());
+impl Config {
+    fn name(self) -> &'static str {
+        match self {
+            Config::Broker(kind) => kind.name(),
+            Config::WithModel => "workbench in process + traffic model",
+        }
     }
-    out.extend(std::iter::repeat_n(b'x', PAYLOAD));
 }
 
-/// Reads whole packets from `buf`, calling `each` with (first byte, body); returns bytes used.
-fn drain_packets(buf: &[u8], mut each: impl FnMut(u8, &[u8])) -> usize {
-    let mut at = 0;
+/// One run: messages delivered, and the time from the first publish to the last delivery.
+struct Run {
+    delivered: usize,
+    seconds: f64,
+    end: End,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.delivered as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Raw sockets: subscribe, then publish `total` as fast as the broker takes them.
+async fn raw_run(address: SocketAddr, qos: QoS, total: usize, tag: String) -> Result<Run, String> {
+    let topic = format!("bench/raw/{tag}");
+    let mut subscriber = Client::connect(address, &format!("raw-{tag}-sub")).await?;
+    let codes = subscriber
+        .subscribe(1, std::slice::from_ref(&topic), qos)
+        .await?;
+    if codes.first().is_none_or(|c| *c >= 0x80) {
+        return Err(format!("subscription refused: {codes:?}"));
+    }
+    let mut publisher = Client::connect(address, &format!("raw-{tag}-pub")).await?;
+    let receiver =
+        tokio::spawn(async move { receive(&mut subscriber, total, QUIET, |_, _| {}).await });
+    let payload = client::payload();
+    let start = Instant::now();
+    let published = publish_many(
+        &mut publisher,
+        total,
+        qos,
+        false,
+        RAW_WINDOW,
+        &payload,
+        |_, t| t.push_str(&topic),
+    )
+    .await;
+    let got = receiver.await.map_err(|e| e.to_string())?;
+    publisher.disconnect().await;
+    published?;
+    Ok(Run {
+        delivered: got.count,
+        seconds: got
+            .last
+            .map_or(f64::NAN, |l| l.duration_since(start).as_secs_f64()),
+        end: got.end,
+    })
+}
+
+fn rumqttc_options(address: SocketAddr, client_id: String) -> MqttOptions {
+    let mut options = MqttOptions::new(client_id, address.ip().to_string(), address.port());
+    options.set_keep_alive(Duration::from_secs(60));
+    options
+}
+
+fn rumqttc_qos(qos: QoS) -> rumqttc::QoS {
+    match qos {
+        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+/// Polls `eventloop` until `done` says an event is the one awaited (10 s at most).
+async fn poll_until(
+    eventloop: &mut rumqttc::EventLoop,
+    what: &str,
+    done: impl Fn(&Event) -> bool,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let rest = &buf[at..];
-        if rest.len() < 2 {
-            return at;
+        match tokio::time::timeout_at(deadline, eventloop.poll()).await {
+            Err(_) => return Err(format!("no {what} within 10 s")),
+            Ok(Err(e)) => return Err(format!("waiting for {what}: {e}")),
+            Ok(Ok(event)) if done(&event) => return Ok(()),
+            Ok(Ok(_)) => {}
         }
-        let (mut len, mut shift, mut i) = (0usize, 0, 1);
-        loop {
-            let Some(&b) = rest.get(i) else { return at };
-            len += usize::from(b & 0x7F) << shift;
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
-        if rest.len() < i + len {
-            return at;
-        }
-        each(rest[0], &rest[i..i + len]);
-        at += i + len;
     }
 }
 
-async fn mqtt_connect(address: SocketAddr, client_id: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(address).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    stream
-        .write_all(&connect_packet(client_id))
-        .await
-        .expect("CONNECT");
-    let mut connack = [0u8; 4];
-    stream.read_exact(&mut connack).await.expect("CONNACK");
-    assert_eq!(connack, [0x20, 2, 0, 0], "connection refused");
-    stream
-}
-
-/// Subscribes, then counts publishes until `total` arrived or the line goes quiet.
-async fn subscriber(
+/// rumqttc clients: one subscriber, one publisher, in this process.
+async fn rumqttc_run(
     address: SocketAddr,
-    topic: String,
-    qos: u8,
+    qos: QoS,
     total: usize,
-    ready: tokio::sync::oneshot::Sender<()>,
-) -> (usize, Instant) {
-    let mut stream = mqtt_connect(address, "bench-sub").await;
-    stream
-        .write_all(&subscribe_packet(&topic, qos))
+    tag: String,
+) -> Result<Run, String> {
+    let topic = format!("bench/rumqttc/{tag}");
+    let (subscriber, mut sub_loop) = AsyncClient::new(
+        rumqttc_options(address, format!("rc-{tag}-sub")),
+        RUMQTTC_CAPACITY,
+    );
+    subscriber
+        .subscribe(&topic, rumqttc_qos(qos))
         .await
-        .expect("SUBSCRIBE");
-    let mut suback = [0u8; 5];
-    stream.read_exact(&mut suback).await.expect("SUBACK");
-    let _ = ready.send(());
-    let mut buf = vec![0u8; 0];
-    let mut chunk = vec![0u8; 256 * 1024];
-    let mut received = 0;
-    let mut last = Instant::now();
-    let mut acks = Vec::new();
-    while received < total {
-        let n = match tokio::time::timeout(QUIET, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(n)) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        acks.clear();
-        let used = drain_packets(&buf, |first, body| {
-            if first >> 4 == 3 {
-                received += 1;
-                if (first >> 1) & 3 == 1 {
-                    let topic_len = usize::from(u16::from_be_bytes([body[0], body[1]]));
-                    let id = &body[2 + topic_len..4 + topic_len];
-                    acks.extend_from_slice(&[0x40, 2, id[0], id[1]]);
+        .map_err(|e| e.to_string())?;
+    poll_until(&mut sub_loop, "SUBACK", |e| {
+        matches!(e, Event::Incoming(Packet::SubAck(_)))
+    })
+    .await?;
+    let receiver = tokio::spawn(async move {
+        let (mut count, mut last, mut end) = (0, None, End::All);
+        while count < total {
+            match tokio::time::timeout(QUIET, sub_loop.poll()).await {
+                Err(_) => {
+                    end = End::Quiet;
+                    break;
                 }
+                Ok(Err(_)) => {
+                    end = End::Closed;
+                    break;
+                }
+                Ok(Ok(Event::Incoming(Packet::Publish(_)))) => {
+                    count += 1;
+                    last = Some(Instant::now());
+                }
+                Ok(Ok(_)) => {}
             }
-        });
-        buf.drain(..used);
-        last = Instant::now();
-        if !acks.is_empty() {
-            stream.write_all(&acks).await.expect("PUBACK");
         }
-    }
-    (received, last)
-}
-
-async fn publisher(address: SocketAddr, topic: String, qos: u8, total: usize) {
-    let mut stream = mqtt_connect(address, "bench-pub").await;
-    if qos == 0 {
-        let mut batch = Vec::with_capacity(1000 * (PAYLOAD + 32));
-        let mut sent = 0;
-        while sent < total {
-            batch.clear();
-            for _ in 0..1000.min(total - sent) {
-                publish_packet(&topic, 0, 0, &mut batch);
-                sent += 1;
+        drop(subscriber);
+        (count, last, end)
+    });
+    let (publisher, mut pub_loop) = AsyncClient::new(
+        rumqttc_options(address, format!("rc-{tag}-pub")),
+        RUMQTTC_CAPACITY,
+    );
+    poll_until(&mut pub_loop, "CONNACK", |e| {
+        matches!(e, Event::Incoming(Packet::ConnAck(_)))
+    })
+    .await?;
+    // The publisher's event loop runs until the subscriber is done (then it is aborted).
+    let pumping = tokio::spawn(async move {
+        loop {
+            if let Err(e) = pub_loop.poll().await {
+                return e.to_string();
             }
-            stream.write_all(&batch).await.expect("PUBLISH");
-        }
-        stream.write_all(&[0xE0, 0]).await.expect("DISCONNECT");
-        return;
-    }
-    let (mut read, mut write) = stream.into_split();
-    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
-    let reader = tokio::spawn(async move {
-        let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut acked = 0;
-        while acked < total {
-            let n = match read.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            buf.extend_from_slice(&chunk[..n]);
-            let mut count = 0;
-            let used = drain_packets(&buf, |first, _| count += usize::from(first >> 4 == 4));
-            buf.drain(..used);
-            acked += count;
-            let _ = acked_tx.send(count);
         }
     });
-    let mut sent = 0;
-    let mut in_flight = 0;
-    let mut batch = Vec::new();
-    while sent < total {
-        batch.clear();
-        while in_flight < QOS1_WINDOW && sent < total {
-            let pkid = (sent % 65_535) as u16 + 1;
-            publish_packet(&topic, 1, pkid, &mut batch);
-            sent += 1;
-            in_flight += 1;
-        }
-        write.write_all(&batch).await.expect("PUBLISH");
-        match acked_rx.recv().await {
-            Some(n) => in_flight -= n.min(in_flight),
-            None => break,
-        }
-    }
-    while in_flight > 0 {
-        match acked_rx.recv().await {
-            Some(n) => in_flight -= n.min(in_flight),
-            None => break,
-        }
-    }
-    let _ = reader.await;
-    let _ = write.write_all(&[0xE0, 0]).await;
-}
-
-/// One run: returns delivered messages per second, and how many arrived.
-async fn run(address: SocketAddr, qos: u8, total: usize, round: usize) -> (f64, usize) {
-    let topic = format!("bench/{qos}/{round}");
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let sub = tokio::spawn(subscriber(address, topic.clone(), qos, total, ready_tx));
-    ready_rx.await.expect("subscriber ready");
+    let payload = client::payload();
     let start = Instant::now();
-    publisher(address, topic, qos, total).await;
-    let (received, last) = sub.await.expect("subscriber");
-    let seconds = last.duration_since(start).as_secs_f64().max(1e-9);
-    (received as f64 / seconds, received)
-}
-
-struct Mosquitto(Child, std::path::PathBuf);
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_file(&self.1);
+    for _ in 0..total {
+        if let Err(e) = publisher
+            .publish(&topic, rumqttc_qos(qos), false, payload.clone())
+            .await
+        {
+            pumping.abort();
+            return Err(format!("publish: {e}"));
+        }
     }
+    let (count, last, end) = receiver.await.map_err(|e| e.to_string())?;
+    pumping.abort();
+    Ok(Run {
+        delivered: count,
+        seconds: last.map_or(f64::NAN, |l: Instant| l.duration_since(start).as_secs_f64()),
+        end,
+    })
 }
 
-fn start_mosquitto() -> (Mosquitto, SocketAddr) {
-    let port = StdListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let config = std::env::temp_dir().join(format!("bench-mosquitto-{port}.conf"));
-    std::fs::write(
-        &config,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-    )
-    .expect("write mosquitto config");
-    let child = Command::new("mosquitto")
-        .args(["-c", config.to_str().expect("utf-8 path")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mosquitto is installed (apt package mosquitto)");
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(address).is_err() {
-        assert!(Instant::now() < deadline, "mosquitto did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Mosquitto(child, config), address)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Raw,
+    Rumqttc,
 }
 
 fn main() {
-    let total: usize = std::env::var("BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    workbench_core::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let total = env_usize("BENCH_MESSAGES", 200_000);
+    let rounds = env_usize("BENCH_ROUNDS", 3).max(1);
+    let rt = support::runtime();
+    let _context = rt.enter();
+
+    let processes: Vec<BrokerProcess> =
+        Kind::ALL.iter().map(|k| BrokerProcess::start(*k)).collect();
+    // The broker as the app runs it: every packet also feeds the live traffic model, here on the
+    // load generator's runtime (the app runs it on its own).
+    let hub = TrafficHub::new(SourceLimits::default());
+    let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
+    rt.spawn(hub.clone().ingest_broker(events_rx));
     let settings = BrokerSettings {
         port: 0,
         port_fallback: false,
         ..BrokerSettings::default()
     };
-    let workbench = runtime
-        .block_on(Broker::start(settings.clone(), None))
-        .expect("start the embedded broker");
-    // The same broker as the app runs it: every packet also feeds the live traffic model.
-    let hub = TrafficHub::new(SourceLimits::default());
-    let (events_tx, events_rx) = tokio::sync::mpsc::channel(1024);
-    runtime.spawn(hub.clone().ingest_broker(events_rx));
-    let observed = runtime
+    let observed = rt
         .block_on(Broker::start(settings, Some(events_tx)))
-        .expect("start the observed broker");
-    let (_mosquitto, mosquitto) = start_mosquitto();
-
-    println!("broker throughput: 1 publisher -> 1 subscriber, {PAYLOAD}-byte payloads, {total} messages, {rounds} rounds");
-    for qos in [0u8, 1] {
-        let (mut ours, mut theirs, mut with_model) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let (rate, got) = runtime.block_on(run(workbench.local_addr(), qos, total, round));
-            println!("  QoS {qos} round {round}: workbench {rate:>10.0} msg/s ({got} delivered)");
-            ours.push(rate);
-            let (rate, got) = runtime.block_on(run(observed.local_addr(), qos, total, round));
-            println!("  QoS {qos} round {round}: + model   {rate:>10.0} msg/s ({got} delivered)");
-            with_model.push(rate);
-            let (rate, got) = runtime.block_on(run(mosquitto, qos, total, round));
-            println!("  QoS {qos} round {round}: mosquitto {rate:>10.0} msg/s ({got} delivered)");
-            theirs.push(rate);
+        .expect("start the observed broker in this process");
+    let address_of = |config: Config| match config {
+        Config::Broker(kind) => {
+            processes
+                .iter()
+                .find(|p| p.kind == kind)
+                .expect("every broker is started")
+                .address
         }
-        let (ours, theirs, with_model) = (median(ours), median(theirs), median(with_model));
-        println!(
-            "QoS {qos}: workbench {ours:.0} msg/s, mosquitto {theirs:.0} msg/s, ratio {:.2}x (medians)",
-            ours / theirs
-        );
-        println!(
-            "QoS {qos}: workbench feeding the traffic model {with_model:.0} msg/s, ratio {:.2}x",
-            with_model / theirs
-        );
-    }
-    runtime.block_on(workbench.stop());
-    runtime.block_on(observed.stop());
+        Config::WithModel => observed.local_addr(),
+    };
+
+    println!("# Broker throughput: 1 publisher → 1 subscriber, one topic");
+    println!("Machine: {}.", support::machine());
     println!(
-        "traffic model after the runs: {} messages over {} topics",
-        hub.with_source(BROKER_SOURCE, |s| s.model.tree.messages()),
-        hub.with_source(BROKER_SOURCE, |s| s.model.tree.len())
+        "{PAYLOAD}-byte payloads, {total} messages per run, {rounds} rounds, order rotating. \
+         Rate = messages delivered / (last delivery - first publish). The workbench broker, \
+         rumqttd and mosquitto run as processes of their own; mosquitto with its defaults \
+         (max_queued_messages 1000, max_inflight_messages 20).\n"
     );
+    let configs = [
+        Config::Broker(Kind::Workbench),
+        Config::Broker(Kind::Rumqttd),
+        Config::Broker(Kind::Mosquitto),
+        Config::WithModel,
+    ];
+    for driver in [Driver::Raw, Driver::Rumqttc] {
+        let (title, configs): (&str, &[Config]) = match driver {
+            Driver::Raw => ("raw sockets", &configs),
+            Driver::Rumqttc => ("rumqttc 0.25 clients", &configs[..3]),
+        };
+        println!("## Driven by {title}");
+        let mut table = Table::new(&[
+            "broker",
+            "QoS",
+            "msg/s (median)",
+            "rounds (msg/s)",
+            "delivered (each round)",
+        ]);
+        let mut ratios = Vec::new();
+        for q in [0u8, 1] {
+            let mut rates: Vec<(Config, f64, String)> = Vec::new();
+            for round in 0..rounds {
+                let kinds: Vec<Kind> = order(&Kind::ALL, round);
+                let mut round_configs: Vec<Config> =
+                    kinds.into_iter().map(Config::Broker).collect();
+                if configs.contains(&Config::WithModel) {
+                    round_configs.push(Config::WithModel);
+                }
+                for config in round_configs {
+                    let address = address_of(config);
+                    let tag = format!("{q}-{round}");
+                    let result = match driver {
+                        Driver::Raw => rt.block_on(raw_run(address, client::qos(q), total, tag)),
+                        Driver::Rumqttc => {
+                            rt.block_on(rumqttc_run(address, client::qos(q), total, tag))
+                        }
+                    };
+                    let (value, delivered) = match &result {
+                        Ok(run) => (
+                            run.rate(),
+                            format!(
+                                "{}{}",
+                                run.delivered,
+                                if run.end == End::All {
+                                    String::new()
+                                } else {
+                                    format!(" ({:?})", run.end)
+                                }
+                            ),
+                        ),
+                        Err(e) => (f64::NAN, format!("failed: {e}")),
+                    };
+                    println!(
+                        "  {title} QoS {q} round {round} {:<36} {:>9} msg/s, {delivered} of {total}",
+                        config.name(),
+                        rate(value)
+                    );
+                    rates.push((config, value, delivered));
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            }
+            let medians: Vec<(Config, f64)> = configs
+                .iter()
+                .map(|c| {
+                    let mine: Vec<&(Config, f64, String)> =
+                        rates.iter().filter(|r| r.0 == *c).collect();
+                    let values: Vec<f64> = mine.iter().map(|r| r.1).collect();
+                    let m = median(&values);
+                    table.row(vec![
+                        c.name().into(),
+                        q.to_string(),
+                        rate(m),
+                        values
+                            .iter()
+                            .map(|v| rate(*v))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        mine.iter()
+                            .map(|r| r.2.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ]);
+                    (*c, m)
+                })
+                .collect();
+            let of = |c: Config| medians.iter().find(|m| m.0 == c).map_or(f64::NAN, |m| m.1);
+            let workbench = of(Config::Broker(Kind::Workbench));
+            ratios.push(format!(
+                "QoS {q}: workbench/rumqttd {:.2}x, workbench/mosquitto {:.2}x",
+                workbench / of(Config::Broker(Kind::Rumqttd)),
+                workbench / of(Config::Broker(Kind::Mosquitto)),
+            ));
+            if configs.contains(&Config::WithModel) {
+                ratios.push(format!(
+                    "QoS {q}: workbench with the traffic model / workbench process {:.2}x",
+                    of(Config::WithModel) / workbench
+                ));
+            }
+        }
+        println!();
+        table.print();
+        for line in ratios {
+            println!("{line}");
+        }
+        println!();
+    }
+    let (messages, topics) =
+        hub.read_source(&SourceId::Broker, |m| (m.tree.messages(), m.tree.len()));
+    println!(
+        "Traffic model after the runs: {messages} messages over {topics} topics; packet events \
+         the broker dropped because the model fell behind: {}.",
+        observed.events_dropped()
+    );
+    rt.block_on(observed.stop());
 }

@@ -23,6 +23,7 @@ pub mod connection;
 pub mod door;
 pub mod limits;
 pub mod listeners;
+mod refusal;
 pub mod router;
 pub mod stats;
 pub mod sys;

@@ -80,7 +80,7 @@ impl Default for Limits {
             receive_maximum: 1_024,
             max_inflight: 1_000,
             topic_alias_maximum: 64,
-            max_queued_messages: 10_000,
+            max_queued_messages: 100_000,
             max_queued_bytes: 64 * 1024 * 1024,
             max_queued_bytes_total: 1024 * 1024 * 1024,
             queue_qos0_while_offline: false,

@@ -45,6 +45,8 @@ impl Transport {
 /// remote address (loopback is not limited: it is this computer, and load tests run there).
 pub struct Admission {
     permits: Arc<Semaphore>,
+    /// Connections turned away that are being told why (see [`crate::refusal`]).
+    pub refusals: Arc<Semaphore>,
     per_address: usize,
     by_address: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -78,6 +80,7 @@ impl Admission {
     pub fn new(max_connections: usize, per_address: usize) -> Arc<Admission> {
         Arc::new(Admission {
             permits: Arc::new(Semaphore::new(max_connections)),
+            refusals: Arc::new(Semaphore::new(crate::refusal::REFUSALS_AT_ONCE)),
             per_address,
             by_address: Mutex::new(HashMap::new()),
         })
@@ -191,7 +194,13 @@ pub async fn accept_loop(
         let admitted = match admission.admit(remote.ip()) {
             Ok(admitted) => admitted,
             Err(why) => {
-                tracing::warn!(%remote, "connection refused: {why}");
+                if matches!(transport, Transport::Tcp) {
+                    crate::refusal::refuse(stream, remote, why, &admission.refusals, &ctx);
+                } else {
+                    ctx.stats
+                        .refused
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 continue;
             }
         };

@@ -177,6 +177,25 @@ impl Default for Stats {
 }
 
 // std Mutex, not tokio's: no await happens while it is held, and each hold is short.
+/// A client id as one topic level: the characters a topic name may not hold, and levels, become
+/// `_`; at most 128 bytes.
+fn sys_level(client_id: &str) -> String {
+    let mut level = String::new();
+    for c in client_id.chars() {
+        if level.len() + c.len_utf8() > 128 {
+            break;
+        }
+        level.push(match c {
+            '/' | '+' | '#' | '\0' => '_',
+            c => c,
+        });
+    }
+    if level.is_empty() {
+        level.push('_');
+    }
+    level
+}
+
 impl Stats {
     fn clients_lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<ClientRecord>>> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
@@ -246,9 +265,23 @@ impl Stats {
                 router.retained_count().to_string(),
             ),
         ];
-        values
+        let mut values: Vec<(String, String)> = values
             .into_iter()
             .map(|(name, value)| (format!("$SYS/broker/{name}"), value))
-            .collect()
+            .collect();
+        // Per connected client that lost messages because it read too slowly: what it lost.
+        for record in self.clients_lock().values() {
+            let qos0 = record.session.counters.dropped_qos0.load(Relaxed);
+            let qos12 = record.session.counters.dropped_qos12.load(Relaxed);
+            if qos0 + qos12 > 0 {
+                let base = format!(
+                    "$SYS/broker/clients/dropped/{}",
+                    sys_level(&record.client_id)
+                );
+                values.push((format!("{base}/qos0"), qos0.to_string()));
+                values.push((format!("{base}/qos12"), qos12.to_string()));
+            }
+        }
+        values
     }
 }

@@ -41,6 +41,22 @@ impl SysPublisher {
         let mut scratch = Vec::new();
         let mut congested = None;
         let mut published = 0;
+        // Values gone since last time (a client that dropped messages has left): an empty
+        // retained message removes each.
+        let current: std::collections::HashSet<&str> =
+            values.iter().map(|(topic, _)| topic.as_str()).collect();
+        let gone: Vec<String> = last
+            .keys()
+            .filter(|topic| !current.contains(topic.as_str()))
+            .cloned()
+            .collect();
+        for topic in gone {
+            let message = Message::new(&topic, Vec::new(), QoS::AtMostOnce, true);
+            self.router
+                .publish(Arc::new(message), &mut scratch, &mut congested);
+            last.remove(&topic);
+            published += 1;
+        }
         for (topic, value) in values {
             if last.get(&topic) == Some(&value) {
                 continue;

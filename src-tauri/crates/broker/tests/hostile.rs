@@ -400,5 +400,68 @@ fn a_subscriber_that_reads_too_slowly_loses_qos0_and_is_counted_not_the_others()
     let sys: std::collections::HashMap<String, String> =
         broker.broker().sys_values().into_iter().collect();
     assert_ne!(sys["$SYS/broker/publish/messages/dropped"], "0");
+    assert_eq!(
+        sys.get("$SYS/broker/clients/dropped/slow/qos0"),
+        Some(&dropped.to_string()),
+        "the slow reader's losses are in $SYS under its id"
+    );
+    assert!(
+        !sys.contains_key("$SYS/broker/clients/dropped/fast/qos0"),
+        "the fast reader lost nothing"
+    );
     drop(slow);
+}
+
+#[test]
+fn a_connection_over_the_limit_is_told_why_in_its_own_version() {
+    let broker = with_limits(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    });
+    let address = broker.address;
+    let _first = RawClient::connected(
+        address,
+        Connect {
+            client_id: "first",
+            ..Connect::default()
+        },
+    );
+    let _second = RawClient::connected(
+        address,
+        Connect {
+            client_id: "second",
+            ..Connect::default()
+        },
+    );
+    // MQTT 5: CONNACK 0x97 Quota exceeded, with the reason in words.
+    let mut third = RawClient::connect(address);
+    third.send(
+        &Connect {
+            level: V5,
+            client_id: "third",
+            ..Connect::default()
+        }
+        .encode(),
+    );
+    let connack = third.read_packet().expect("a CONNACK, not a silent close");
+    assert_eq!(connack[0], 0x20, "{connack:?}");
+    assert_eq!(connack[3], 0x97, "Quota exceeded: {connack:?}");
+    let text = String::from_utf8_lossy(&connack);
+    assert!(text.contains("maximum number of connections"), "{text}");
+    assert!(third.closed_by_broker());
+    // MQTT 3.1.1: return code 3, Server unavailable.
+    let mut fourth = RawClient::connect(address);
+    fourth.send(
+        &Connect {
+            client_id: "fourth",
+            ..Connect::default()
+        }
+        .encode(),
+    );
+    assert_eq!(fourth.read_packet(), Some(vec![0x20, 2, 0, 3]));
+    assert!(fourth.closed_by_broker());
+    // Not an MQTT client at all: closed without an answer.
+    let mut stranger = RawClient::connect(address);
+    stranger.send(b"GET / HTTP/1.1\r\n\r\n");
+    assert!(stranger.closed_by_broker());
 }

@@ -36,7 +36,7 @@ Limits (defaults in brackets; each answered with the MQTT 5 reason code a client
   --receive-maximum N         unfinished QoS 2 messages a client may send [1024]
   --max-inflight N            unacknowledged QoS 1/2 messages towards a client [1000]
   --topic-alias-maximum N     topic aliases an MQTT 5 client may use [64]
-  --max-queued-messages N     messages waiting per client, online or not [10000]
+  --max-queued-messages N     messages waiting per client, online or not [100000]
   --max-queued-bytes BYTES    bytes waiting per client [67108864]
   --max-queued-bytes-total BYTES
                               bytes waiting for all clients [1073741824]

@@ -5,8 +5,10 @@
 //! This is where the layers below meet: the broker's and the sessions' packet events are fed to
 //! the traffic model in [`hub`].
 //!
+//! - [`app`]: the services assembled and started and stopped as one (shutdown designed in).
+//! - [`changes`]: what changed that the UI shows, gathered for a front end to push.
 //! - [`hub`]: every source's traffic model behind one lock, fed from the broker's and the
-//!   sessions' bounded event channels, and the views the UI has open on them.
+//!   sessions' bounded event channels, and the viewers looking at them (frames pushed).
 //! - [`broker`]: the broker as the app runs it ([`broker::service`]), its settings across
 //!   restarts ([`broker::saved`]) and what the UI shows of it ([`broker::status`]).
 //! - [`traffic`]: what the UI reads of a source: frames of the topic tree, stored messages,
@@ -17,7 +19,9 @@
 //! It must never import `tauri` (a check in the Makefile fails if tauri or WebKit appears in its
 //! dependency tree).
 
+pub mod app;
 pub mod broker;
+pub mod changes;
 pub mod downloads;
 pub mod error;
 pub mod hub;

@@ -31,7 +31,7 @@ async fn through_session(port: u16, round: usize) -> f64 {
     ) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let source = format!("session:{id}");
+    let source = workbench_wire::SourceId::Session(id.to_string());
     let start = Instant::now();
     for i in 0..MESSAGES {
         sessions
@@ -51,7 +51,7 @@ async fn through_session(port: u16, round: usize) -> f64 {
     // Every packet reaches the model: CONNECT, CONNACK, then a PUBLISH and a PUBACK per message.
     let mut seen_total = 0u64;
     loop {
-        let total = hub.with_source(&source, |s| s.model.packets_total());
+        let total = hub.read_source(&source, |s| s.packets_total());
         if total >= 2 + 2 * MESSAGES as u64 {
             break;
         }

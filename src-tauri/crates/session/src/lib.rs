@@ -18,29 +18,27 @@
 //!   in the app core).
 
 pub mod client;
+mod connection_url;
 pub mod dial;
 pub mod files;
+mod manager;
 pub mod payload;
 pub mod profile;
+pub mod reconnect;
 /// Passwords (shared with the broker's users): see [`workbench_secrets`].
 pub use workbench_secrets as secrets;
 pub mod store;
 pub mod tap;
 pub mod words;
 
+pub use manager::{OnChange, SessionManager};
 pub use profile::{MqttVersion, Profile, Subscription, TransportKind};
 pub use tap::SessionTraffic;
 
-use client::{Client, Running};
 use payload::PayloadInput;
 use profile::MessageProperties;
-use secrets::{PasswordStorage, Secrets};
+use secrets::PasswordStorage;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc;
 use workbench_wire::{Coded, ErrorCode};
 
 /// Why a session operation failed, in words; each maps onto an [`ErrorCode`].
@@ -175,7 +173,7 @@ pub struct SessionView {
     /// The profile's URL (no password).
     pub url: String,
     /// The traffic source its packets and messages go to.
-    pub source: String,
+    pub source: workbench_wire::SourceId,
     pub state: ConnectionState,
     /// The client id in use while running (generated when the profile has none).
     pub client_id: Option<String>,
@@ -209,9 +207,9 @@ pub struct PublishRequest {
     pub properties: MessageProperties,
 }
 
-/// The traffic source id of a session.
-pub fn source_id(profile_id: &str) -> String {
-    format!("session:{profile_id}")
+/// The traffic source of a session.
+pub fn source_id(profile_id: &str) -> workbench_wire::SourceId {
+    workbench_wire::SourceId::Session(profile_id.to_string())
 }
 
 /// A fresh random id: `prefix` and 8 hex digits.
@@ -243,439 +241,4 @@ pub fn random_id_long(prefix: &str) -> String {
     }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}{hex}")
-}
-
-/// Every session: profiles (saved), passwords (keychain) and running connections.
-pub struct SessionManager {
-    inner: Mutex<Inner>,
-    path: Option<PathBuf>,
-    secrets: Arc<Secrets>,
-    traffic: mpsc::Sender<SessionTraffic>,
-    /// Traffic batches dropped because the model fell behind (all sessions).
-    dropped: Arc<AtomicU64>,
-}
-
-struct Inner {
-    profiles: Vec<Profile>,
-    running: HashMap<String, Running>,
-    warning: Option<String>,
-}
-
-impl Inner {
-    fn profile(&self, id: &str) -> Result<&Profile, SessionError> {
-        self.profiles
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or_else(|| SessionError::NotFound(id.to_string()))
-    }
-
-    fn profile_mut(&mut self, id: &str) -> Result<&mut Profile, SessionError> {
-        self.profiles
-            .iter_mut()
-            .find(|p| p.id == id)
-            .ok_or_else(|| SessionError::NotFound(id.to_string()))
-    }
-}
-
-impl SessionManager {
-    /// Loads the profiles at `path` (none: nothing is saved, as in tests). A broken file is moved
-    /// aside (`profiles.json.broken`) and reported, never overwritten.
-    pub fn new(
-        path: Option<PathBuf>,
-        secrets: impl Into<Arc<Secrets>>,
-        traffic: mpsc::Sender<SessionTraffic>,
-    ) -> SessionManager {
-        let secrets = secrets.into();
-        let mut read_only = false;
-        let (profiles, warning) = match &path {
-            None => (Vec::new(), None),
-            Some(path) => match store::load(path) {
-                Ok(profiles) => (profiles, None),
-                Err(store::LoadError::Unreadable(e)) => {
-                    // Not overwritten either: nothing is saved until the file can be read.
-                    read_only = true;
-                    (Vec::new(), Some(e.to_string()))
-                }
-                Err(store::LoadError::Invalid(e)) => {
-                    let stamp = workbench_wire::now_ms() / 1000;
-                    let aside = path.with_extension(format!("json.broken-{stamp}"));
-                    let note = match std::fs::rename(path, &aside) {
-                        Ok(()) => format!("{e}; it was kept as {}", aside.display()),
-                        Err(_) => {
-                            read_only = true;
-                            e.to_string()
-                        }
-                    };
-                    (Vec::new(), Some(note))
-                }
-            },
-        };
-        SessionManager {
-            inner: Mutex::new(Inner {
-                profiles,
-                running: HashMap::new(),
-                warning,
-            }),
-            path: if read_only { None } else { path },
-            secrets,
-            traffic,
-            dropped: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Traffic batches dropped because the model fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn persist(&self, inner: &mut Inner) {
-        if let Some(path) = &self.path {
-            inner.warning = store::save(path, &inner.profiles)
-                .err()
-                .map(|e| e.to_string());
-        }
-    }
-
-    fn view(&self, inner: &Inner, profile: &Profile) -> SessionView {
-        let running = inner.running.get(&profile.id);
-        let state = running
-            .map(|r| r.state())
-            .unwrap_or(ConnectionState::Disconnected);
-        let connected = matches!(state, ConnectionState::Connected { .. });
-        let granted = running.map(|r| r.granted()).unwrap_or_default();
-        let subscriptions = profile
-            .subscriptions
-            .iter()
-            .map(|s| SessionSubscription {
-                subscription: s.clone(),
-                status: match granted.get(&s.filter) {
-                    _ if !connected => SubscriptionStatus::Inactive,
-                    None => SubscriptionStatus::Pending,
-                    Some(&code) if code < 0x80 => SubscriptionStatus::Granted { qos: code },
-                    Some(&code) => SubscriptionStatus::Refused {
-                        reason: words::suback(code),
-                        code,
-                    },
-                },
-            })
-            .collect();
-        SessionView {
-            profile: profile.clone(),
-            url: profile.url(),
-            source: source_id(&profile.id),
-            state,
-            client_id: running.map(|r| r.client_id().to_string()),
-            has_password: self.secrets.has(&profile.id),
-            subscriptions,
-        }
-    }
-
-    /// Every session.
-    pub fn overview(&self) -> SessionsOverview {
-        let inner = self.lock();
-        SessionsOverview {
-            sessions: inner
-                .profiles
-                .iter()
-                .map(|p| self.view(&inner, p))
-                .collect(),
-            password_storage: self.secrets.storage(),
-            password_note: self.secrets.reason().map(str::to_string),
-            profiles_file: self.path.as_ref().map(|p| p.display().to_string()),
-            warning: inner.warning.clone(),
-        }
-    }
-
-    /// One session.
-    pub fn get(&self, id: &str) -> Result<SessionView, SessionError> {
-        let inner = self.lock();
-        let profile = inner.profile(id)?;
-        Ok(self.view(&inner, profile))
-    }
-
-    /// Creates (empty id) or updates a profile. `password`: `None` keeps the stored one, an empty
-    /// string removes it, anything else replaces it. Changes to a running session's connection
-    /// settings apply at its next connect. Returns the view and, when the keychain failed, a note.
-    pub fn save(
-        &self,
-        mut profile: Profile,
-        password: Option<String>,
-    ) -> Result<(SessionView, Option<String>), SessionError> {
-        profile.name = profile.name.trim().to_string();
-        profile.host = profile.host.trim().to_string();
-        profile.validate()?;
-        let mut inner = self.lock();
-        if profile.id.is_empty() {
-            profile.id = loop {
-                let id = random_id("s");
-                if !inner.profiles.iter().any(|p| p.id == id) {
-                    break id;
-                }
-            };
-            inner.profiles.push(profile.clone());
-        } else {
-            let slot = inner.profile_mut(&profile.id)?;
-            *slot = profile.clone();
-            if let Some(running) = inner.running.get(&profile.id) {
-                running.set_subscriptions(profile.subscriptions.clone());
-            }
-        }
-        self.persist(&mut inner);
-        drop(inner);
-        let note = match password.as_deref() {
-            None => None,
-            Some("") => self.secrets.set(&profile.id, None),
-            Some(p) => self.secrets.set(&profile.id, Some(p)),
-        };
-        let inner = self.lock();
-        Ok((self.view(&inner, &profile), note))
-    }
-
-    /// Stops and forgets a session, its password included.
-    pub fn delete(&self, id: &str) -> Result<(), SessionError> {
-        let mut inner = self.lock();
-        let before = inner.profiles.len();
-        inner.profiles.retain(|p| p.id != id);
-        if inner.profiles.len() == before {
-            return Err(SessionError::NotFound(id.to_string()));
-        }
-        if let Some(running) = inner.running.remove(id) {
-            // A DISCONNECT first: deleting a session is not a crash (no will).
-            running.stop(true);
-        }
-        self.persist(&mut inner);
-        drop(inner);
-        self.secrets.set(id, None);
-        Ok(())
-    }
-
-    /// Starts connecting a session (it keeps trying in the background; watch its state).
-    /// Must be called within a tokio runtime.
-    pub fn connect(&self, id: &str) -> Result<SessionView, SessionError> {
-        let password = self.secrets.get(id);
-        let mut inner = self.lock();
-        let profile = inner.profile(id)?.clone();
-        // What the broker granted before, in case it resumes the session (then only new
-        // subscriptions are sent).
-        let mut granted = HashMap::new();
-        if let Some(running) = inner.running.get(id) {
-            let over = matches!(
-                running.state(),
-                ConnectionState::Failed { .. } | ConnectionState::Disconnected
-            );
-            if !over && !running.finished() {
-                return Err(SessionError::InvalidState(format!(
-                    "'{}' is already connecting or connected",
-                    profile.name
-                )));
-            }
-            running.stop(false);
-            granted = running.granted();
-        }
-        profile.validate()?;
-        let running = client::start(
-            profile.clone(),
-            password,
-            granted,
-            self.traffic.clone(),
-            self.dropped.clone(),
-        )
-        .map_err(|e| SessionError::Io(format!("opening the session's local endpoint: {e}")))?;
-        inner.running.insert(id.to_string(), running);
-        Ok(self.view(&inner, &profile))
-    }
-
-    /// Ends a session: with `graceful`, a DISCONNECT is sent (no will); without, the connection
-    /// is just dropped, as a crashing device would (the broker publishes the will).
-    pub fn disconnect(&self, id: &str, graceful: bool) -> Result<SessionView, SessionError> {
-        let inner = self.lock();
-        let profile = inner.profile(id)?.clone();
-        if let Some(running) = inner.running.get(id) {
-            running.stop(graceful);
-        }
-        Ok(self.view(&inner, &profile))
-    }
-
-    /// Waits until a stopped session's task has ended (tests; a clean shutdown).
-    pub async fn wait_stopped(&self, id: &str) {
-        loop {
-            let done = self.lock().running.get(id).is_none_or(|r| r.finished());
-            if done {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
-
-    fn running_client(&self, id: &str) -> Result<(Profile, Client), SessionError> {
-        let inner = self.lock();
-        let profile = inner.profile(id)?.clone();
-        let running = inner
-            .running
-            .get(id)
-            .filter(|r| matches!(r.state(), ConnectionState::Connected { .. }));
-        match running {
-            Some(r) => Ok((profile, r.client())),
-            None => Err(SessionError::InvalidState(format!(
-                "'{}' is not connected",
-                profile.name
-            ))),
-        }
-    }
-
-    /// After a profile's subscriptions changed (`filter` added, changed or removed): saves them,
-    /// hands them to the running session for its next reconnect, and returns its client when it
-    /// is connected (to send the change now).
-    fn subscriptions_changed(&self, inner: &mut Inner, id: &str, filter: &str) -> Option<Client> {
-        self.persist(inner);
-        let running = inner.running.get(id)?;
-        if let Ok(profile) = inner.profile(id) {
-            running.set_subscriptions(profile.subscriptions.clone());
-        }
-        running.forget_grant(filter);
-        matches!(running.state(), ConnectionState::Connected { .. }).then(|| running.client())
-    }
-
-    /// Adds a subscription, or changes the one with the same filter; sent at once when connected
-    /// and saved in the profile for the next connects.
-    pub async fn subscribe(
-        &self,
-        id: &str,
-        sub: Subscription,
-    ) -> Result<SessionView, SessionError> {
-        let (version, client) = {
-            let mut inner = self.lock();
-            let profile = inner.profile_mut(id)?;
-            sub.validate(profile.version)?;
-            match profile
-                .subscriptions
-                .iter_mut()
-                .find(|s| s.filter == sub.filter)
-            {
-                Some(existing) => *existing = sub.clone(),
-                None => profile.subscriptions.push(sub.clone()),
-            }
-            let version = profile.version;
-            (
-                version,
-                self.subscriptions_changed(&mut inner, id, &sub.filter),
-            )
-        };
-        if let Some(client) = client {
-            client.subscribe(version, &sub).await?;
-        }
-        self.get(id)
-    }
-
-    /// Removes a subscription (an UNSUBSCRIBE is sent when connected).
-    pub async fn unsubscribe(&self, id: &str, filter: &str) -> Result<SessionView, SessionError> {
-        let client = {
-            let mut inner = self.lock();
-            let profile = inner.profile_mut(id)?;
-            let before = profile.subscriptions.len();
-            profile.subscriptions.retain(|s| s.filter != filter);
-            if profile.subscriptions.len() == before {
-                return Err(SessionError::NotFound(format!(
-                    "{id} has no subscription '{filter}'"
-                )));
-            }
-            self.subscriptions_changed(&mut inner, id, filter)
-        };
-        if let Some(client) = client {
-            client.unsubscribe(filter).await?;
-        }
-        self.get(id)
-    }
-
-    /// Publishes a message from a connected session. Returns the payload size sent.
-    pub async fn publish(&self, id: &str, request: PublishRequest) -> Result<usize, SessionError> {
-        let (profile, client) = self.running_client(id)?;
-        workbench_wire::topic::validate_name(&request.topic).map_err(|e| {
-            SessionError::InvalidTopic {
-                topic: request.topic.clone(),
-                reason: e.to_string(),
-            }
-        })?;
-        if request.qos > 2 {
-            return Err(SessionError::InvalidInput(format!(
-                "QoS must be 0, 1 or 2 (got {})",
-                request.qos
-            )));
-        }
-        if profile.version == MqttVersion::V311
-            && request.properties != MessageProperties::default()
-        {
-            return Err(SessionError::InvalidInput(
-                "message properties (content type, expiry, response topic, correlation data, user properties) need an MQTT 5 session".into(),
-            ));
-        }
-        request.properties.check_lengths("message")?;
-        // The smaller of this session's limit and the broker's (MQTT 5 CONNACK).
-        let server_limit = self
-            .lock()
-            .running
-            .get(id)
-            .and_then(|r| r.server_max_packet());
-        let limit = (profile.max_packet_size as usize).min(server_limit.unwrap_or(usize::MAX));
-        let payload = request.payload.into_bytes()?;
-        if request.properties.payload_is_utf8 && std::str::from_utf8(&payload).is_err() {
-            return Err(SessionError::InvalidInput(
-                "the payload is marked as UTF-8 text but is not valid UTF-8".into(),
-            ));
-        }
-        let overhead = 5 + 2 + request.topic.len() + 2 + 1024;
-        if payload.len() + overhead > limit {
-            return Err(SessionError::InvalidInput(format!(
-                "the payload is {} bytes; with the topic and header it exceeds the maximum packet size of {limit} bytes (this session's, or the broker's if smaller)",
-                payload.len()
-            )));
-        }
-        let size = payload.len();
-        client
-            .publish(
-                profile.version,
-                &request.topic,
-                request.qos,
-                request.retain,
-                payload,
-                &request.properties,
-            )
-            .await?;
-        Ok(size)
-    }
-
-    /// Deletes retained messages on the session's broker: an empty retained QoS 1 publish to
-    /// each topic. Returns how many were sent.
-    pub async fn delete_retained(
-        &self,
-        id: &str,
-        topics: &[String],
-    ) -> Result<usize, SessionError> {
-        for topic in topics {
-            self.publish(
-                id,
-                PublishRequest {
-                    topic: topic.clone(),
-                    payload: PayloadInput::Text(String::new()),
-                    qos: 1,
-                    retain: true,
-                    properties: MessageProperties::default(),
-                },
-            )
-            .await?;
-        }
-        Ok(topics.len())
-    }
-
-    /// Stops every session (app exit).
-    pub fn stop_all(&self) {
-        let mut inner = self.lock();
-        for (_, running) in inner.running.drain() {
-            running.stop(true);
-        }
-    }
 }

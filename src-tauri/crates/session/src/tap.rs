@@ -23,8 +23,8 @@ use workbench_wire::{Direction, PacketEvent, PacketKind, ProtocolVersion};
 /// Packets a session reports to the traffic model, in batches.
 #[derive(Debug)]
 pub struct SessionTraffic {
-    /// The traffic source id ("session:<profile id>").
-    pub source: Arc<str>,
+    /// The session's profile id.
+    pub session: Arc<str>,
     pub packets: Vec<PacketEvent>,
     /// The batch's bytes in the sessions' budget, given back when the batch is dropped.
     pub held: Option<wire::budget::Held>,
@@ -55,7 +55,8 @@ pub struct Observed {
 
 /// Everything the tap needs to report one connection's packets.
 pub struct TapContext {
-    pub source: Arc<str>,
+    /// The session's profile id.
+    pub session: Arc<str>,
     /// The client id the broker sees.
     pub client_id: Arc<str>,
     /// The one-time client id rumqttc was given: proof that a local connection is ours.
@@ -69,6 +70,8 @@ pub struct TapContext {
     /// Batches dropped because the traffic model fell behind.
     pub dropped: Arc<AtomicU64>,
     pub observed: Arc<Mutex<Observed>>,
+    /// Told when the broker answered something the UI shows (CONNACK, SUBACK, DISCONNECT).
+    pub on_change: Option<crate::OnChange>,
 }
 
 impl TapContext {
@@ -78,7 +81,7 @@ impl TapContext {
             return;
         };
         let batch = SessionTraffic {
-            source: self.source.clone(),
+            session: self.session.clone(),
             packets,
             held: Some(held),
         };
@@ -176,7 +179,13 @@ impl TapContext {
                     }
                 }
             }
-            _ => {}
+            _ => return,
+        }
+        drop(observed);
+        if direction == Direction::Inbound {
+            if let Some(on_change) = &self.on_change {
+                on_change();
+            }
         }
     }
 }
@@ -400,7 +409,7 @@ mod tests {
     async fn the_tap_relays_and_reports_whole_packets() {
         let (events, mut rx) = mpsc::channel(16);
         let ctx = Arc::new(TapContext {
-            source: "session:t".into(),
+            session: "t".into(),
             client_id: "c".into(),
             local_id: "one-time".into(),
             connection: 1,
@@ -410,6 +419,7 @@ mod tests {
             events,
             dropped: Default::default(),
             observed: Default::default(),
+            on_change: None,
         });
         let (client, local) = tokio::io::duplex(64);
         let (broker, upstream) = tokio::io::duplex(64);
@@ -454,7 +464,7 @@ mod tests {
         use workbench_wire::codec::{self, Connect, Level, Packet};
         let (events, _rx) = mpsc::channel(16);
         let ctx = TapContext {
-            source: "session:t".into(),
+            session: "t".into(),
             client_id: "the-real-id".into(),
             local_id: "one-time".into(),
             connection: 1,
@@ -464,6 +474,7 @@ mod tests {
             events,
             dropped: Default::default(),
             observed: Default::default(),
+            on_change: None,
         };
         for (id, admitted) in [("someone-else", false), ("one-time", true)] {
             let (mut caller, mut local) = tokio::io::duplex(1024);

@@ -16,5 +16,7 @@ pub mod history;
 pub mod rates;
 pub mod source;
 pub mod tree;
+
+pub use workbench_wire::SourceId;
 pub mod values;
 pub mod view;

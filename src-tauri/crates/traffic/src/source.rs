@@ -121,6 +121,8 @@ pub struct SourceModel {
     clients: HashMap<Arc<str>, ClientSeen>,
     notices: VecDeque<Notice>,
     limits: SourceLimits,
+    /// When the last packet arrived (ms since the Unix epoch; 0: never).
+    last_packet_ms: u64,
 }
 
 fn millis(time: std::time::SystemTime) -> u64 {
@@ -140,6 +142,7 @@ impl SourceModel {
             clients: HashMap::new(),
             notices: VecDeque::new(),
             limits,
+            last_packet_ms: 0,
         }
     }
 
@@ -147,6 +150,7 @@ impl SourceModel {
     /// the topic tree (its payload moves there; the log keeps only the packet's fields).
     pub fn ingest(&mut self, mut event: PacketEvent) {
         let time_ms = millis(event.time);
+        self.last_packet_ms = self.last_packet_ms.max(time_ms);
         let second = time_ms / 1000;
         let summary = &mut event.summary;
         if summary.kind == PacketKind::Publish {
@@ -258,6 +262,11 @@ impl SourceModel {
     }
 
     /// Packets seen since the model was made or cleared (the log keeps only the latest).
+    /// When the last packet arrived (ms since the Unix epoch; 0: never).
+    pub fn last_packet_ms(&self) -> u64 {
+        self.last_packet_ms
+    }
+
     pub fn packets_total(&self) -> u64 {
         self.packets_total
     }

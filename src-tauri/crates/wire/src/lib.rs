@@ -9,6 +9,7 @@
 //!   broker's front door and the client sessions both produce them, so neither imports the other.
 //! - framing (re-exported here): where a packet ends ([`frame`]), its essentials ([`summarize`])
 //!   and its fields for the packet log ([`describe`]), read leniently from any bytes.
+//! - [`source_id`]: which traffic source packets belong to (the broker, or a session).
 //! - [`topic`]: topic names and filters, validation and matching, per the specification.
 //! - [`error`]: [`ErrorCode`], the failures the UI acts on, and the [`Coded`] trait.
 //!
@@ -20,6 +21,7 @@ pub mod codec;
 pub mod error;
 mod framing;
 pub mod packet;
+pub mod source_id;
 pub mod topic;
 
 pub use codec::encode_varint;
@@ -29,6 +31,7 @@ pub use framing::{
     WireError,
 };
 pub use packet::{Direction, Field, PacketEvent, PacketKind, PacketSummary, ProtocolVersion};
+pub use source_id::SourceId;
 
 /// Milliseconds since the Unix epoch (0 for a clock set before it): the time every event,
 /// rate and state in the app is stamped with.

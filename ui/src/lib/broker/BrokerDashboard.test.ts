@@ -3,6 +3,7 @@ import { flushSync, mount, tick, unmount } from 'svelte';
 import BrokerDashboard from './BrokerDashboard.svelte';
 import type { BrokerStatus, ClientView, NoticeView, Platform } from '../platform';
 import { setLocale } from '../i18n/index.svelte';
+import { defaultLimits } from './test-fixtures';
 
 const status: BrokerStatus = {
   running: true,
@@ -16,6 +17,7 @@ const status: BrokerStatus = {
     tls: null,
     maxPacketSize: 16 * 1024 * 1024,
     usernames: ['alice', 'bob'],
+    limits: defaultLimits,
   },
   clientsConnected: 1,
   retainedMessages: 0,
@@ -35,6 +37,9 @@ const client: ClientView = {
   publishSent: 0,
   bytesReceived: 300,
   bytesSent: 0,
+  droppedQos0: 0,
+  droppedQos12: 0,
+  queued: 0,
 };
 
 const notice: NoticeView = {
@@ -45,15 +50,17 @@ const notice: NoticeView = {
   detail: 'bad password',
 };
 
-async function render() {
+async function render(
+  overrides: { platform?: Partial<Platform>; clients?: ClientView[] } = {},
+) {
   const target = document.createElement('div');
   document.body.append(target);
   const dashboard = mount(BrokerDashboard, {
     target,
     props: {
-      platform: {} as Platform,
+      platform: (overrides.platform ?? {}) as Platform,
       status,
-      clients: [client],
+      clients: overrides.clients ?? [client],
       notices: [notice],
       now: 125_000,
       onchange: () => {},
@@ -101,5 +108,61 @@ describe('broker dashboard', () => {
     );
     expect(attributes.join(' ')).not.toMatch(/broker\.[a-z]/);
     destroy();
+  });
+
+  it('edits the limits and sends them with the settings', async () => {
+    const started: unknown[] = [];
+    const { target, destroy } = await render({
+      platform: {
+        brokerStart: async (settings) => {
+          started.push(settings);
+          return status;
+        },
+      },
+    });
+    const input = target.querySelector<HTMLInputElement>(
+      "[data-testid='limit-maxSubscriptionsPerClient']",
+    );
+    expect(input?.value).toBe('10000');
+    input!.value = '25';
+    input!.dispatchEvent(new Event('input'));
+    const queued = target.querySelector<HTMLInputElement>("[data-testid='limit-maxQueuedBytes']");
+    queued!.value = '2';
+    queued!.dispatchEvent(new Event('input'));
+    flushSync();
+    target.querySelector<HTMLFormElement>('form.settings')!.requestSubmit();
+    await tick();
+    expect(started).toHaveLength(1);
+    const limits = (started[0] as { limits: Record<string, number> }).limits;
+    expect(limits.maxSubscriptionsPerClient).toBe(25);
+    expect(limits.maxQueuedBytes).toBe(2 * 1024 * 1024);
+    expect(limits.packetTimeoutSecs).toBe(30);
+    destroy();
+  });
+
+  it('refuses a limit that is not a number, naming it', async () => {
+    const { target, destroy } = await render({ platform: { brokerStart: async () => status } });
+    const input = target.querySelector<HTMLInputElement>("[data-testid='limit-maxInflight']");
+    input!.value = 'lots';
+    input!.dispatchEvent(new Event('input'));
+    flushSync();
+    expect(target.textContent).toContain('“In flight to a client (QoS 1 and 2)” must be a whole number');
+    const apply = target.querySelector<HTMLButtonElement>("form.settings button[type='submit']");
+    expect(apply?.disabled).toBe(true);
+    expect(input?.getAttribute('aria-invalid')).toBe('true');
+    destroy();
+  });
+
+  it('shows what a slow client lost', async () => {
+    const { target, destroy } = await render({
+      clients: [{ ...client, droppedQos0: 1200, droppedQos12: 3 }],
+    });
+    const dropped = target.querySelector("[data-testid='client-dropped']");
+    expect(dropped?.textContent).toBe('1203 dropped');
+    expect(dropped?.getAttribute('title')).toContain('1200 dropped because the client read too slowly');
+    destroy();
+    const calm = await render();
+    expect(calm.target.querySelector("[data-testid='client-dropped']")).toBeNull();
+    calm.destroy();
   });
 });

@@ -1,7 +1,9 @@
 // The one door between the UI and its host. Only this folder imports @tauri-apps/* (eslint and a
 // test enforce it), so the UI can later run over another transport (a browser mode is planned).
+// Nothing here polls: traffic arrives as frames on a viewer's channel, and the broker's status,
+// its clients and the sessions as events the backend pushes when they change.
 import { Channel } from '@tauri-apps/api/core';
-import { commands } from './bindings';
+import { commands, events } from './bindings';
 import type {
   AppInfo,
   BrokerSettingsInput,
@@ -16,6 +18,7 @@ import type {
   PacketKind,
   PacketPage_Serialize,
   PacketRow_Serialize,
+  SourceId,
   TrafficFrame,
   TreeRow,
   BrokerAnswer,
@@ -35,6 +38,7 @@ import type {
   Subscription_Serialize,
   SubscriptionStatus,
   TlsOptions_Serialize,
+  LimitsView_Serialize,
   TransportKind,
   UserProperty,
   Will_Serialize,
@@ -69,10 +73,13 @@ export type ParsedUrl = ParsedUrl_Serialize;
 /** Where a session's connection is (every field present). */
 export type ConnectionState = ConnectionState_Serialize;
 export type TlsOptions = TlsOptions_Serialize;
+/** The broker's limits, as the settings form edits them. */
+export type LimitsView = LimitsView_Serialize;
 export type Will = Will_Serialize;
 
 export type {
   BrokerAnswer,
+  SourceId,
   ChartLabels,
   ValueChartImage,
   AppInfo,
@@ -93,6 +100,24 @@ export type {
   TransportKind,
   UserProperty,
 };
+
+export {
+  brokerSource,
+  isSession,
+  sameSource,
+  sessionSource,
+  sourceFromQuery,
+  sourceKey,
+} from './source';
+
+/**
+ * One open view of a source (a pane or window): its own expanded nodes, filter, rows on screen
+ * and charted node. Opened by trafficWatch, closed by trafficUnwatch.
+ */
+export type ViewerId = number;
+
+/** Stops listening to a pushed event. */
+export type Unsubscribe = () => void;
 
 /** One stored message of a topic. */
 export interface StoredMessage {
@@ -156,28 +181,44 @@ export interface Platform {
   brokerStart(settings?: BrokerSettingsInput): Promise<BrokerStatus>;
   brokerStop(): Promise<BrokerStatus>;
   brokerClients(): Promise<ClientView[]>;
-  /** Sends the source's frames to `onFrame` (about 30 a second at most). */
-  trafficWatch(source: string, onFrame: (frame: TrafficFrame) => void): Promise<void>;
-  /** Which rows to show, and a filter (substring, or a topic filter with + or #). */
-  trafficView(source: string, from: number, count: number, filter: string): Promise<void>;
-  trafficExpand(source: string, node: number, expanded: boolean): Promise<void>;
-  trafficExpandAll(source: string, expanded: boolean): Promise<void>;
-  trafficClear(source: string): Promise<void>;
+  /** Calls `onStatus` with the broker's status each time it changes; resolves to a way to stop. */
+  onBrokerChanged(onStatus: (status: BrokerStatus) => void): Promise<Unsubscribe>;
+  /** Calls `onClients` with the broker's clients each time they connect, subscribe or leave. */
+  onClientsChanged(onClients: (clients: ClientView[]) => void): Promise<Unsubscribe>;
+  /** Calls `onSessions` with every session each time a state, subscription or profile changes. */
+  onSessionsChanged(onSessions: (overview: SessionsOverview) => void): Promise<Unsubscribe>;
+  /**
+   * Opens a viewer of `source` and resolves to its id. Its frames go to `onFrame`: the first at
+   * once, then when something it shows changed (about 30 a second at most), and once a second
+   * while the source had traffic in the last minute; then none.
+   */
+  trafficWatch(source: SourceId, onFrame: (frame: TrafficFrame) => void): Promise<ViewerId>;
+  /** Closes a viewer: no more frames for it. */
+  trafficUnwatch(viewer: ViewerId): Promise<void>;
+  /** Which rows a viewer shows, and its filter (substring, or a topic filter with + or #). */
+  trafficView(viewer: ViewerId, from: number, count: number, filter: string): Promise<void>;
+  trafficExpand(viewer: ViewerId, node: number, expanded: boolean): Promise<void>;
+  trafficExpandAll(viewer: ViewerId, expanded: boolean): Promise<void>;
+  /** Forgets a source's traffic (for every viewer of it). */
+  trafficClear(source: SourceId): Promise<void>;
   /** Deletes the retained messages at and below a node; resolves to how many. */
-  trafficDeleteRetained(source: string, node: number): Promise<number>;
+  trafficDeleteRetained(source: SourceId, node: number): Promise<number>;
   /** The latest connection notices (connects, refusals, disconnects and why), newest first. */
-  trafficNotices(source: string, limit: number): Promise<NoticeView[]>;
+  trafficNotices(source: SourceId, limit: number): Promise<NoticeView[]>;
   /** The newest packets of the log, filtered by client id (substring) and type. */
-  trafficPackets(source: string, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
+  trafficPackets(source: SourceId, count: number, client: string, kind: PacketKind | null): Promise<PacketPage>;
   /** Saves the packet log (what passes the filters, oldest first) as JSON Lines in Downloads. */
-  trafficExportPackets(source: string, client: string, kind: PacketKind | null): Promise<PacketExport>;
+  trafficExportPackets(source: SourceId, client: string, kind: PacketKind | null): Promise<PacketExport>;
   /** A topic's stored messages, newest first. */
-  trafficMessages(source: string, node: number, limit: number): Promise<StoredMessage[]>;
+  trafficMessages(source: SourceId, node: number, limit: number): Promise<StoredMessage[]>;
   /** Saves bytes as a new file in the Downloads folder; resolves to the path written. */
   saveToDownloads(fileName: string, bytes: Uint8Array): Promise<string>;
-  /** A rate chart as SVG text: the source's rates (node null) or one topic's, last 60 s. */
+  /**
+   * A rate chart of a viewer's source as SVG text: its rates (node null) or one topic's (the
+   * viewer's charted node), last 60 s.
+   */
   trafficChart(
-    source: string,
+    viewer: ViewerId,
     node: number | null,
     dark: boolean,
     width: number,
@@ -189,7 +230,7 @@ export interface Platform {
    * field a pointer names ('/sensors/0/celsius'); with how many messages held one.
    */
   trafficValueChart(
-    source: string,
+    source: SourceId,
     node: number,
     pointer: string,
     dark: boolean,
@@ -203,7 +244,7 @@ export interface Platform {
   /** Creates (empty id) or updates a profile; password: null keeps the stored one, '' removes it. */
   sessionSave(profile: Profile, password: string | null): Promise<SessionSaved>;
   sessionDelete(id: string): Promise<void>;
-  /** Starts connecting; the state moves on by itself (poll sessionList). */
+  /** Starts connecting; the state moves on by itself (pushed to onSessionsChanged). */
   sessionConnect(id: string): Promise<SessionView>;
   /** graceful: send DISCONNECT; otherwise drop the connection as a crash would (the will fires). */
   sessionDisconnect(id: string, graceful: boolean): Promise<SessionView>;
@@ -216,6 +257,11 @@ export interface Platform {
   sessionParseUrl(url: string): Promise<ParsedUrl>;
   /** Checks a payload (JSON, hex, base64...) and resolves to its size in bytes. */
   sessionCheckPayload(payload: PayloadInput): Promise<number>;
+  /**
+   * Opens another app window on `source`: a whole UI of its own (its own viewer, filter,
+   * expansion and selection), over the same backend.
+   */
+  windowOpen(source: SourceId): Promise<void>;
 }
 
 /** Thrown by a platform call that failed; carries the backend's `{ code, message }`. */
@@ -237,6 +283,28 @@ export async function unwrap<T>(outcome: Promise<Outcome<T>>): Promise<T> {
   throw new PlatformError(result.error.code, result.error.message);
 }
 
+/**
+ * The value of a command that rejects with the backend's `{ code, message }` itself (instead of
+ * resolving to an outcome), or a thrown PlatformError.
+ */
+export async function settled<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isIpcError(error)) throw new PlatformError(error.code, error.message);
+    throw error;
+  }
+}
+
+function isIpcError(value: unknown): value is IpcError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === 'string' &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
 /** Base64 of any size (btoa over chunks: a spread of millions of bytes would overflow the stack). */
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -253,23 +321,27 @@ const tauriPlatform: Platform = {
   brokerStart: (settings) => unwrap(commands.brokerStart(settings ?? null)),
   brokerStop: () => unwrap(commands.brokerStop()),
   brokerClients: () => unwrap(commands.brokerClients()),
-  trafficWatch: async (source, onFrame) => {
+  onBrokerChanged: (onStatus) => events.brokerChanged.listen((event) => onStatus(event.payload)),
+  onClientsChanged: (onClients) =>
+    events.clientsChanged.listen((event) => onClients(event.payload)),
+  onSessionsChanged: (onSessions) =>
+    events.sessionsChanged.listen((event) => onSessions(event.payload)),
+  trafficWatch: (source, onFrame) => {
     const channel = new Channel<TrafficFrame>();
     channel.onmessage = onFrame;
-    await unwrap(commands.trafficWatch(source, channel));
+    return settled(commands.trafficWatch(source, channel));
   },
-  trafficView: async (source, from, count, filter) => {
-    await unwrap(commands.trafficView(source, from, count, filter));
+  trafficUnwatch: (viewer) => settled(commands.trafficUnwatch(viewer)),
+  trafficView: async (viewer, from, count, filter) => {
+    await unwrap(commands.trafficView(viewer, from, count, filter));
   },
-  trafficExpand: async (source, node, expanded) => {
-    await unwrap(commands.trafficExpand(source, node, expanded));
+  trafficExpand: async (viewer, node, expanded) => {
+    await unwrap(commands.trafficExpand(viewer, node, expanded));
   },
-  trafficExpandAll: async (source, expanded) => {
-    await unwrap(commands.trafficExpandAll(source, expanded));
+  trafficExpandAll: async (viewer, expanded) => {
+    await unwrap(commands.trafficExpandAll(viewer, expanded));
   },
-  trafficClear: async (source) => {
-    await unwrap(commands.trafficClear(source));
-  },
+  trafficClear: (source) => settled(commands.trafficClear(source)),
   trafficDeleteRetained: (source, node) => unwrap(commands.trafficDeleteRetained(source, node)),
   trafficNotices: (source, limit) => unwrap(commands.trafficNotices(source, limit)),
   trafficPackets: (source, count, client, kind) =>
@@ -279,8 +351,8 @@ const tauriPlatform: Platform = {
   saveToDownloads: (fileName, bytes) => unwrap(commands.saveToDownloads(fileName, toBase64(bytes))),
   trafficExportPackets: (source, client, kind) =>
     unwrap(commands.trafficExportPackets(source, client, kind)),
-  trafficChart: (source, node, dark, width, height, labels) =>
-    unwrap(commands.trafficChart(source, node, dark, width, height, labels)),
+  trafficChart: (viewer, node, dark, width, height, labels) =>
+    unwrap(commands.trafficChart(viewer, node, dark, width, height, labels)),
   trafficValueChart: (source, node, pointer, dark, width, height, utcOffsetMinutes, label) =>
     unwrap(
       commands.trafficValueChart(source, node, pointer, dark, width, height, utcOffsetMinutes, label),
@@ -297,6 +369,9 @@ const tauriPlatform: Platform = {
   sessionPublish: (id, request) => unwrap(commands.sessionPublish(id, request)),
   sessionParseUrl: (url) => unwrap(commands.sessionParseUrl(url)),
   sessionCheckPayload: (payload) => unwrap(commands.sessionCheckPayload(payload)),
+  windowOpen: async (source) => {
+    await unwrap(commands.windowOpen(source));
+  },
 };
 
 function unavailable(): Promise<never> {
@@ -316,7 +391,11 @@ const unavailablePlatform: Platform = {
   brokerStart: unavailable,
   brokerStop: unavailable,
   brokerClients: unavailable,
+  onBrokerChanged: unavailable,
+  onClientsChanged: unavailable,
+  onSessionsChanged: unavailable,
   trafficWatch: unavailable,
+  trafficUnwatch: unavailable,
   trafficView: unavailable,
   trafficExpand: unavailable,
   trafficExpandAll: unavailable,
@@ -339,6 +418,7 @@ const unavailablePlatform: Platform = {
   sessionPublish: unavailable,
   sessionParseUrl: unavailable,
   sessionCheckPayload: unavailable,
+  windowOpen: unavailable,
 };
 
 /** True when the page runs inside the Tauri webview. */

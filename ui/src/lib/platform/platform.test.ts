@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describeError, detectPlatform, insideTauri, PlatformError } from '.';
+import {
+  brokerSource,
+  describeError,
+  detectPlatform,
+  insideTauri,
+  isSession,
+  PlatformError,
+  sameSource,
+  sessionSource,
+  settled,
+  sourceKey,
+} from '.';
 
 const srcRoot = join(__dirname, '..', '..');
 
@@ -38,5 +49,32 @@ describe('platform module', () => {
     );
     expect(describeError(new PlatformError('Unavailable', 'gone'))).toBe('gone');
     expect(describeError('plain')).toBe('plain');
+  });
+
+  it('turns a rejected `{ code, message }` into a PlatformError', async () => {
+    const closed = Promise.reject({ code: 'NotFound', message: 'that view is closed' });
+    await expect(settled(closed)).rejects.toEqual(
+      new PlatformError('NotFound', 'that view is closed'),
+    );
+    await expect(settled(Promise.resolve(7))).resolves.toBe(7);
+    await expect(settled(Promise.reject('plain words'))).rejects.toBe('plain words');
+  });
+});
+
+describe('sources', () => {
+  it('are compared by what they name, never by identity or by parsing', () => {
+    expect(sameSource(brokerSource, { kind: 'broker' })).toBe(true);
+    expect(sameSource(sessionSource('a'), { kind: 'session', id: 'a' })).toBe(true);
+    expect(sameSource(sessionSource('a'), sessionSource('b'))).toBe(false);
+    expect(sameSource(sessionSource('broker'), brokerSource)).toBe(false);
+    expect(sameSource(brokerSource, null)).toBe(false);
+    expect(isSession(sessionSource('a'))).toBe(true);
+    expect(isSession(brokerSource)).toBe(false);
+  });
+
+  it('have distinct keys, whatever a profile id holds', () => {
+    const sources = [brokerSource, sessionSource('broker'), sessionSource(''), sessionSource('a/b')];
+    const keys = sources.map(sourceKey);
+    expect(new Set(keys).size).toBe(keys.length);
   });
 });

@@ -322,7 +322,7 @@ describe('SessionPanel', () => {
     );
   });
 
-  it('keeps edits through polls of the same session and reloads for another one', async () => {
+  it('keeps edits through pushed updates of the same session and reloads for another one', async () => {
     const target = document.createElement('div');
     document.body.append(target);
     const props = reactiveProps({
@@ -343,7 +343,7 @@ describe('SessionPanel', () => {
     await settle();
     type(byTestId(target, 'session-name'), 'renamed, not saved');
     await settle();
-    // A poll: a fresh object for the same session, in a new state, a second later.
+    // A pushed update: a fresh object for the same session, in a new state, a second later.
     props.session = sessionView(
       { name: 'sensor' },
       { state: 'Reconnecting', at: 10_000, attempt: 1, code: 'Unreachable', reason: 'refused', answer: null },

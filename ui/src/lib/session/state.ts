@@ -1,5 +1,5 @@
 // Connection and subscription states in words. Pure functions of their inputs (and the current
-// language), so the panel only has to pass the clock it already refreshes every second.
+// language): the caller passes the clock, which it ticks only while a countdown is shown.
 import type { ConnectionState, SubscriptionStatus } from '../platform';
 import { t } from '../i18n/index.svelte';
 import { withKind } from '../i18n/errors';

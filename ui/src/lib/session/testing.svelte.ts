@@ -1,7 +1,7 @@
 // Helpers shared by the session component tests (not part of the app bundle: only tests import
 // it). A .svelte.ts file so that props can be reactive, as a parent component makes them.
 import { flushSync, tick } from 'svelte';
-import type { ConnectionState, Profile, SessionView } from '../platform';
+import { sessionSource, type ConnectionState, type Profile, type SessionView } from '../platform';
 import { newProfile } from './form';
 
 export function sessionView(
@@ -13,7 +13,7 @@ export function sessionView(
   return {
     profile: full,
     url: `mqtt://${full.host}:${full.port}`,
-    source: `session:${full.id}`,
+    source: sessionSource(full.id),
     state,
     clientId: null,
     hasPassword: false,

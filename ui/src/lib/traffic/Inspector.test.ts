@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushSync, mount, tick, unmount } from 'svelte';
 import Inspector from './Inspector.svelte';
-import type { Platform, StoredMessage, TreeRow } from '../platform';
+import { brokerSource, type Platform, type StoredMessage, type TreeRow } from '../platform';
 import { setLocale } from '../i18n/index.svelte';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -44,7 +44,7 @@ function render(messages: StoredMessage[], topic?: string, extra: Record<string,
   document.body.append(target);
   const inspector = mount(Inspector, {
     target,
-    props: { platform, source: 'broker', row: row(topic), ...extra },
+    props: { platform, source: brokerSource, row: row(topic), ...extra },
   });
   return {
     target,

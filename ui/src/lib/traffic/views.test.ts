@@ -2,7 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, tick, unmount } from 'svelte';
 import PacketLog from './PacketLog.svelte';
 import TopicTree from './TopicTree.svelte';
-import type { PacketPage, Platform, TrafficFrame } from '../platform';
+import {
+  brokerSource,
+  sourceKey,
+  type PacketPage,
+  type Platform,
+  type SourceId,
+  type TrafficFrame,
+} from '../platform';
 import { setLocale } from '../i18n/index.svelte';
 
 const page: PacketPage = {
@@ -28,7 +35,8 @@ const page: PacketPage = {
 };
 
 const frame: TrafficFrame = {
-  source: 'broker',
+  viewer: 1,
+  source: brokerSource,
   rows: [
     {
       id: 1,
@@ -61,8 +69,8 @@ const frame: TrafficFrame = {
 
 const platform = {
   trafficPackets: async () => page,
-  trafficExportPackets: async (source: string) => ({
-    path: `/home/me/Downloads/mqtt-packets-${source}.jsonl`,
+  trafficExportPackets: async (source: SourceId) => ({
+    path: `/home/me/Downloads/mqtt-packets-${sourceKey(source)}.jsonl`,
     packets: 1,
   }),
   trafficView: async () => {},
@@ -93,7 +101,7 @@ describe('traffic views in both languages', () => {
   it('packet log: one packet, true/false flags, Chinese without raw keys', async () => {
     const target = document.createElement('div');
     document.body.append(target);
-    const log = mount(PacketLog, { target, props: { platform, source: 'broker' } });
+    const log = mount(PacketLog, { target, props: { platform, source: brokerSource } });
     await settle();
     expect(target.querySelector('[data-testid="packet-total"]')?.textContent?.trim()).toBe(
       '1 packet seen',
@@ -125,7 +133,14 @@ describe('traffic views in both languages', () => {
     document.body.append(target);
     const tree = mount(TopicTree, {
       target,
-      props: { platform, source: 'broker', frame, selected: null, onselect: () => {} },
+      props: {
+        platform,
+        source: brokerSource,
+        viewer: 1,
+        frame,
+        selected: null,
+        onselect: () => {},
+      },
     });
     await settle();
     expect(target.textContent).toContain('全部展开');
@@ -154,7 +169,8 @@ describe('traffic views in both languages', () => {
       target,
       props: {
         platform,
-        source: 'broker',
+        source: brokerSource,
+        viewer: 1,
         frame: many,
         selected: rows[9]!,
         onselect: (row) => picked.push(row.topic),

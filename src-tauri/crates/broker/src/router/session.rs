@@ -41,6 +41,9 @@ impl QueueLimits {
     }
 }
 
+/// How many times its timeout a publisher may wait for its turn at a mailbox that drains.
+pub const PATIENCE_ROUNDS: u32 = 8;
+
 /// What became of a delivery offered to a mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
@@ -61,8 +64,10 @@ struct Mailbox {
     /// A publisher waited for this mailbox to drain and it did not: publishers stop waiting
     /// for it until it drains.
     stalled: bool,
-    /// Some publisher waits on `drained`.
-    waiters: bool,
+    /// Publishers waiting on `drained`.
+    waiting: usize,
+    /// Deliveries taken out so far: a waiting publisher tells a slow mailbox from a stuck one.
+    taken_total: u64,
 }
 
 /// Counters a session keeps for the dashboard, `$SYS` and the log.
@@ -188,19 +193,28 @@ impl SessionCell {
             taken += 1;
         }
         mailbox.bytes -= freed;
+        mailbox.taken_total += taken as u64;
         total.fetch_sub(freed, Ordering::Relaxed);
         let relieved = limits.relieved(mailbox.queue.len(), mailbox.bytes);
-        let notify = relieved && (mailbox.waiters || mailbox.stalled);
-        if relieved {
-            mailbox.waiters = false;
+        // Waiting publishers go on a few at a time, first come first served: as many as there
+        // is room for before the mailbox is congested again (each sends at least one message).
+        // Waking them all at once would let thousands of publishers overflow it together.
+        let wake = if relieved {
             mailbox.stalled = false;
-        }
+            let room = (limits.max_messages / 10)
+                .max(1)
+                .saturating_sub(mailbox.queue.len())
+                .max(1);
+            mailbox.waiting.min(room)
+        } else {
+            0
+        };
         if mailbox.queue.capacity() > 1024 && mailbox.queue.len() < 64 {
             mailbox.queue.shrink_to(64);
         }
         drop(mailbox);
-        if notify {
-            self.drained.notify_waiters();
+        for _ in 0..wake {
+            self.drained.notify_one();
         }
         taken
     }
@@ -213,26 +227,38 @@ impl SessionCell {
             .is_some_and(|d| d.qos == QoS::AtMostOnce || window > 0)
     }
 
-    /// Waits (at most `timeout`) for a congested mailbox to drain. False when it did not: the
-    /// mailbox is then marked stalled and nobody waits for it again until it drains.
+    /// Waits for a congested mailbox to drain, in turn with other waiting publishers. While the
+    /// mailbox drains, a publisher may wait up to [`PATIENCE_ROUNDS`] times `timeout` for its
+    /// turn; when nothing at all is taken out for `timeout`, the mailbox is marked stalled and
+    /// nobody waits for it again until it drains. False when the wait ended that way.
     pub async fn wait_for_room(&self, limits: &QueueLimits, timeout: Duration) -> bool {
-        let notified = self.drained.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        {
+        for _ in 0..PATIENCE_ROUNDS {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let seen = {
+                let mut mailbox = self.lock();
+                if mailbox.closed
+                    || !self.is_online()
+                    || mailbox.stalled
+                    || limits.relieved(mailbox.queue.len(), mailbox.bytes)
+                {
+                    return true;
+                }
+                mailbox.waiting += 1;
+                mailbox.taken_total
+            };
+            let woken = tokio::time::timeout(timeout, notified).await.is_ok();
             let mut mailbox = self.lock();
-            if mailbox.closed
-                || !self.is_online()
-                || mailbox.stalled
-                || limits.relieved(mailbox.queue.len(), mailbox.bytes)
-            {
+            mailbox.waiting -= 1;
+            if woken {
                 return true;
             }
-            mailbox.waiters = true;
-        }
-        if tokio::time::timeout(timeout, notified).await.is_err() {
-            self.lock().stalled = true;
-            return false;
+            if mailbox.taken_total == seen {
+                mailbox.stalled = true;
+                return false;
+            }
+            // Draining, but others were first: wait for the next turn.
         }
         true
     }
@@ -358,150 +384,4 @@ pub fn new_cell(id: SessionId, client_id: &str) -> Arc<SessionCell> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::message::{Message, SubscriptionIds};
-    use super::*;
-
-    fn limits(max_messages: usize) -> QueueLimits {
-        QueueLimits {
-            max_messages,
-            max_bytes: 1 << 30,
-            max_total_bytes: 1 << 30,
-            qos0_while_offline: false,
-        }
-    }
-
-    fn delivery(qos: QoS) -> Delivery {
-        Delivery {
-            message: Arc::new(Message::new("t", "x", qos, false)),
-            qos,
-            retain: false,
-            subscription_ids: SubscriptionIds::None,
-        }
-    }
-
-    #[test]
-    fn a_full_mailbox_drops_and_counts_and_says_when_it_fills() {
-        let cell = new_cell(1, "c");
-        cell.set_online(true);
-        let total = AtomicUsize::new(0);
-        let limits = limits(20);
-        let mut congested_at = None;
-        for i in 0..25 {
-            match cell.push(delivery(QoS::AtMostOnce), &limits, &total) {
-                Pushed::Queued { congested: true } if congested_at.is_none() => {
-                    congested_at = Some(i)
-                }
-                _ => {}
-            }
-        }
-        assert_eq!(congested_at, Some(1), "a tenth of 20 is 2 messages");
-        assert_eq!(cell.queued(), 20);
-        assert_eq!(cell.counters.dropped_qos0.load(Ordering::Relaxed), 5);
-        let mut out = VecDeque::new();
-        assert_eq!(cell.take(0, usize::MAX, &limits, &total, &mut out), 20);
-        assert_eq!(total.load(Ordering::Relaxed), 0, "bytes are given back");
-    }
-
-    #[test]
-    fn taking_respects_the_window_and_the_order() {
-        let cell = new_cell(1, "c");
-        cell.set_online(true);
-        let total = AtomicUsize::new(0);
-        let limits = limits(100);
-        for qos in [
-            QoS::AtMostOnce,
-            QoS::AtLeastOnce,
-            QoS::AtLeastOnce,
-            QoS::AtMostOnce,
-        ] {
-            cell.push(delivery(qos), &limits, &total);
-        }
-        let mut out = VecDeque::new();
-        assert_eq!(cell.take(1, usize::MAX, &limits, &total, &mut out), 2);
-        assert_eq!(
-            cell.queued(),
-            2,
-            "the second QoS 1 waits, and the QoS 0 behind it too"
-        );
-    }
-
-    #[test]
-    fn offline_sessions_skip_qos0_unless_asked() {
-        let cell = new_cell(1, "c");
-        let total = AtomicUsize::new(0);
-        assert_eq!(
-            cell.push(delivery(QoS::AtMostOnce), &limits(10), &total),
-            Pushed::Skipped
-        );
-        assert!(matches!(
-            cell.push(delivery(QoS::AtLeastOnce), &limits(10), &total),
-            Pushed::Queued { congested: false }
-        ));
-        cell.close(&total);
-        assert_eq!(total.load(Ordering::Relaxed), 0);
-        assert_eq!(
-            cell.push(delivery(QoS::AtLeastOnce), &limits(10), &total),
-            Pushed::Skipped
-        );
-    }
-
-    #[test]
-    fn packet_ids_skip_zero_and_never_reuse_one_in_flight() {
-        let mut state = SessionState::new(Expiry::AtDisconnect);
-        let first = state.allocate_packet_id();
-        assert_eq!(first, Some(1));
-        state.in_flight.push_back(InFlight {
-            packet_id: 1,
-            delivery: delivery(QoS::AtLeastOnce),
-            released: false,
-        });
-        for expected in 2..=u16::MAX {
-            assert_eq!(state.allocate_packet_id(), Some(expected));
-        }
-        assert_eq!(state.allocate_packet_id(), None, "1 is still in flight");
-        assert!(state.acknowledge(1).is_some());
-        assert_eq!(state.allocate_packet_id(), Some(1));
-    }
-
-    #[tokio::test]
-    async fn a_publisher_waits_for_a_draining_mailbox_but_not_for_a_stuck_one() {
-        let cell = new_cell(1, "c");
-        cell.set_online(true);
-        let total = Arc::new(AtomicUsize::new(0));
-        let limits = limits(100);
-        for _ in 0..50 {
-            cell.push(delivery(QoS::AtMostOnce), &limits, &total);
-        }
-        // Nobody drains: the wait ends at its timeout and the mailbox is marked stalled.
-        assert!(!cell.wait_for_room(&limits, Duration::from_millis(20)).await);
-        assert!(
-            cell.wait_for_room(&limits, Duration::from_secs(60)).await,
-            "a stalled mailbox is not waited for again"
-        );
-        // Draining clears the mark and wakes waiters.
-        let mut out = VecDeque::new();
-        cell.take(0, usize::MAX, &limits, &total, &mut out);
-        for _ in 0..50 {
-            cell.push(delivery(QoS::AtMostOnce), &limits, &total);
-        }
-        let drainer = {
-            let cell = Arc::new(cell);
-            let waiting = cell.clone();
-            let total = total.clone();
-            let task = tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                let mut out = VecDeque::new();
-                cell.take(0, usize::MAX, &limits, &total, &mut out);
-            });
-            (waiting, task)
-        };
-        assert!(
-            drainer
-                .0
-                .wait_for_room(&limits, Duration::from_secs(60))
-                .await
-        );
-        drainer.1.await.expect("drainer");
-    }
-}
+mod tests;

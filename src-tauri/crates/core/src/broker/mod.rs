@@ -6,7 +6,9 @@
 //! - [`saved`]: its settings across restarts, passwords in the OS keychain.
 //! - [`status`]: the broker as the UI shows it, and the UI's settings checked into broker
 //!   settings.
+//! - [`limits`]: the broker's limits as the UI shows and edits them.
 
+pub mod limits;
 pub mod saved;
 pub mod service;
 pub mod status;
@@ -44,7 +46,18 @@ pub async fn start(
     saved: &SavedSettings,
     settings: Option<BrokerSettingsInput>,
 ) -> Result<BrokerStatus, IpcError> {
-    let settings = settings.map(status::settings_from_input).transpose()?;
+    let keep_limits = settings.as_ref().is_some_and(|s| s.limits.is_none());
+    let mut settings = settings.map(status::settings_from_input).transpose()?;
+    if let (true, Some(settings)) = (keep_limits, settings.as_mut()) {
+        // Settings without limits (an older front end) keep the broker's current ones.
+        let max_packet_size = settings.limits.max_packet_size;
+        settings.limits = service.status().await.settings.limits;
+        settings.limits.max_packet_size = max_packet_size;
+        settings
+            .limits
+            .validate()
+            .map_err(|e| IpcError::new(crate::error::ErrorCode::InvalidInput, e))?;
+    }
     let chosen = settings.clone();
     match service.start(settings).await {
         Ok(mut status) => {

@@ -35,16 +35,23 @@ struct State {
 pub struct BrokerService {
     state: Mutex<State>,
     events: Option<mpsc::Sender<BrokerEvent>>,
+    /// Told when the broker starts, stops or changes settings.
+    changes: Arc<crate::changes::Changes>,
     /// The routing engine outlives each start: retained messages and sessions survive a change
     /// of port or a stop and start.
     router: Arc<Router>,
 }
 
 impl BrokerService {
-    pub fn new(settings: BrokerSettings, events: Option<mpsc::Sender<BrokerEvent>>) -> Self {
+    pub fn new(
+        settings: BrokerSettings,
+        events: Option<mpsc::Sender<BrokerEvent>>,
+        changes: Arc<crate::changes::Changes>,
+    ) -> Self {
         let router = Arc::new(Router::new(settings.limits.router_limits()));
         BrokerService {
             router,
+            changes,
             state: Mutex::new(State {
                 broker: None,
                 settings,
@@ -58,6 +65,7 @@ impl BrokerService {
     /// Sets the note shown with the settings.
     pub async fn set_note(&self, note: Option<String>) {
         self.state.lock().await.note = note;
+        self.changes.mark(crate::changes::Change::Broker);
     }
 
     fn status_of(state: &State) -> ServiceStatus {
@@ -93,6 +101,8 @@ impl BrokerService {
         if let Some(settings) = settings {
             state.settings = settings;
         }
+        self.changes.mark(crate::changes::Change::Broker);
+        self.changes.mark(crate::changes::Change::Clients);
         let started = Broker::start_on(
             state.settings.clone(),
             self.events.clone(),
@@ -120,6 +130,8 @@ impl BrokerService {
         if let Some(running) = state.broker.take() {
             running.stop().await;
         }
+        self.changes.mark(crate::changes::Change::Broker);
+        self.changes.mark(crate::changes::Change::Clients);
         Self::status_of(&state)
     }
 

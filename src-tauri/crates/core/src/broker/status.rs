@@ -1,6 +1,7 @@
 //! The broker as the UI shows it (status, settings without passwords, connected clients), and
 //! the settings the UI sends, checked before they reach the broker.
 
+use super::limits::LimitsView;
 use super::service::ServiceStatus;
 use crate::error::{ErrorCode, IpcError};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,7 @@ pub struct BrokerSettingsView {
     pub max_packet_size: u32,
     /// Usernames that may connect; empty means anyone may.
     pub usernames: Vec<String>,
+    pub limits: LimitsView,
 }
 
 /// A TLS listener's settings: its port and PEM files.
@@ -74,6 +76,9 @@ pub struct BrokerSettingsInput {
     pub tls: Option<TlsView>,
     pub max_packet_size: u32,
     pub users: Vec<BrokerUser>,
+    /// Every other limit; none: the broker's current limits stay.
+    #[serde(default)]
+    pub limits: Option<LimitsView>,
 }
 
 /// A connected client, as the dashboard lists it.
@@ -98,6 +103,14 @@ pub struct ClientView {
     pub bytes_received: f64,
     #[specta(type = u32)] // a plain number in TypeScript (f64 would export as number | null)
     pub bytes_sent: f64,
+    /// QoS 0 messages dropped because the client read too slowly (allowed, but shown).
+    #[specta(type = u32)] // a plain number in TypeScript (f64 would export as number | null)
+    pub dropped_qos0: f64,
+    /// QoS 1 and 2 messages dropped because the client's queue was full.
+    #[specta(type = u32)] // a plain number in TypeScript (f64 would export as number | null)
+    pub dropped_qos12: f64,
+    /// Messages waiting for the client now.
+    pub queued: u32,
 }
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -132,6 +145,7 @@ pub fn view(status: ServiceStatus) -> BrokerStatus {
             }),
             max_packet_size: status.settings.limits.max_packet_size as u32,
             usernames,
+            limits: LimitsView::from(&status.settings.limits),
         },
         clients_connected: status.clients_connected as u32,
         retained_messages: status.retained as u32,
@@ -162,6 +176,9 @@ pub fn client_view(client: ClientInfo) -> ClientView {
         publish_sent: client.publish_sent as f64,
         bytes_received: client.bytes_received as f64,
         bytes_sent: client.bytes_sent as f64,
+        dropped_qos0: client.dropped_qos0 as f64,
+        dropped_qos12: client.dropped_qos12 as f64,
+        queued: u32::try_from(client.queued).unwrap_or(u32::MAX),
     }
 }
 
@@ -203,9 +220,14 @@ pub fn settings_from_input(input: BrokerSettingsInput) -> Result<BrokerSettings,
         port_fallback: false,
         users,
         websocket_port: input.websocket_port,
-        limits: workbench_broker::Limits {
-            max_packet_size: max,
-            ..workbench_broker::Limits::default()
+        limits: match &input.limits {
+            Some(view) => view
+                .to_limits(max)
+                .map_err(|e| IpcError::new(ErrorCode::InvalidInput, e))?,
+            None => workbench_broker::Limits {
+                max_packet_size: max,
+                ..workbench_broker::Limits::default()
+            },
         },
         tls: input.tls.map(|t| TlsSettings {
             port: t.port,
@@ -231,6 +253,7 @@ mod tests {
                 username: "alice".into(),
                 password: "secret".into(),
             }],
+            limits: None,
         }
     }
 

@@ -2,10 +2,11 @@
 //! in and out, or one topic's), and one number read out of a topic's kept payloads.
 
 use crate::error::{ErrorCode, IpcError};
-use crate::hub::TrafficHub;
+use crate::hub::{TrafficHub, ViewerId};
 use workbench_charts::{rate_svg, RateChart, Series, IN_COLOR, OUT_COLOR};
 use workbench_traffic::rates::RateWindow;
 use workbench_traffic::values::{check_pointer, kept_payloads, value_points};
+use workbench_traffic::SourceId;
 
 /// The words on a chart, in the UI's language.
 #[derive(Debug, Clone, serde::Deserialize, specta::Type)]
@@ -23,12 +24,12 @@ pub struct ChartLabels {
     pub seconds: String,
 }
 
-/// A rate chart as SVG: without `node`, the source's messages per second in and out over the
-/// last 60 s; with `node`, that topic's (and its subtree's) messages per second, from the kept
-/// messages as far back as they are complete, then sampled each second.
+/// A rate chart as SVG, for one viewer: without `node`, its source's messages per second in and
+/// out over the last 60 s; with `node`, that topic's (and its subtree's) messages per second,
+/// from the kept messages as far back as they are complete, then sampled.
 pub fn rate_chart(
     hub: &TrafficHub,
-    source: &str,
+    viewer: ViewerId,
     node: Option<u32>,
     dark: bool,
     width: u32,
@@ -40,16 +41,20 @@ pub fn rate_chart(
     let now = now_ms / 1000;
     let chart_error =
         |e: workbench_charts::ChartError| IpcError::new(ErrorCode::Internal, e.to_string());
+    let source = hub
+        .viewer_source(viewer)
+        .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "that view is closed"))?;
+    let source = &source;
     match node {
         None => {
-            let (incoming, outgoing) = hub.with_source(source, |s| {
+            let (incoming, outgoing) = hub.read_source(source, |s| {
                 let points = |w: &RateWindow| -> Vec<Option<f64>> {
                     w.series(now, SECONDS)
                         .iter()
                         .map(|p| Some(p.messages as f64))
                         .collect()
                 };
-                (points(&s.model.rates), points(&s.model.rates_out))
+                (points(&s.rates), points(&s.rates_out))
             });
             rate_svg(&RateChart {
                 title: &labels.title,
@@ -74,17 +79,17 @@ pub fn rate_chart(
             .map_err(chart_error)
         }
         Some(node) => {
-            let topic = hub.with_source(source, |s| {
-                s.model.tree.node(node).map(|_| s.model.tree.topic_of(node))
-            });
+            let topic =
+                hub.read_source(source, |s| s.tree.node(node).map(|_| s.tree.topic_of(node)));
             let Some(topic) = topic else {
                 return Err(IpcError::new(
                     ErrorCode::NotFound,
                     format!("no topic node {node}"),
                 ));
             };
-            hub.watch_topic(source, node, now_ms);
-            let values = hub.topic_series(source, node, SECONDS as usize);
+            let values = hub
+                .topic_series(viewer, node, SECONDS as usize, now_ms)
+                .unwrap_or_default();
             rate_svg(&RateChart {
                 title: &topic,
                 y_label: &labels.unit,
@@ -121,7 +126,7 @@ pub struct ValueChartImage {
 #[allow(clippy::too_many_arguments)] // each is one plain value the UI passes
 pub fn value_chart(
     hub: &TrafficHub,
-    source: &str,
+    source: &SourceId,
     node: u32,
     pointer: &str,
     dark: bool,
@@ -131,9 +136,9 @@ pub fn value_chart(
     label: &str,
 ) -> Result<ValueChartImage, IpcError> {
     check_pointer(pointer).map_err(|e| IpcError::new(ErrorCode::InvalidInput, e.to_string()))?;
-    let found = hub.with_source(source, |s| {
-        let kept = kept_payloads(&s.model.tree.node(node)?.history);
-        Some((s.model.tree.topic_of(node), kept))
+    let found = hub.read_source(source, |s| {
+        let kept = kept_payloads(&s.tree.node(node)?.history);
+        Some((s.tree.topic_of(node), kept))
     });
     let Some((topic, kept)) = found else {
         return Err(IpcError::new(

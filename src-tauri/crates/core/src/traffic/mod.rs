@@ -8,11 +8,12 @@ pub mod packets;
 
 use crate::broker::service::BrokerService;
 use crate::error::{Coded, ErrorCode, IpcError};
-use crate::hub::{Frame, TrafficHub, BROKER_SOURCE};
+use crate::hub::{Frame, TrafficHub};
 use serde::Serialize;
 use workbench_session::SessionManager;
 use workbench_traffic::source::NoticeKind;
 use workbench_traffic::view::{Row, TreeFilter};
+use workbench_traffic::SourceId;
 
 /// One row of the topic tree, as the UI draws it.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -44,7 +45,9 @@ pub struct TreeRow {
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct TrafficFrame {
-    pub source: String,
+    /// The viewer this frame is for.
+    pub viewer: u32,
+    pub source: SourceId,
     pub rows: Vec<TreeRow>,
     pub row_count: u32,
     pub from: u32,
@@ -90,6 +93,7 @@ fn tree_row(row: Row) -> TreeRow {
 /// A hub frame as the UI receives it.
 pub fn traffic_frame(frame: Frame) -> TrafficFrame {
     TrafficFrame {
+        viewer: frame.viewer,
         source: frame.source,
         rows: frame.rows.into_iter().map(tree_row).collect(),
         row_count: frame.row_count as u32,
@@ -134,12 +138,12 @@ pub fn parse_filter(filter: &str) -> Result<TreeFilter, IpcError> {
 /// big-endian. Payloads never travel as JSON.
 pub fn messages(
     hub: &TrafficHub,
-    source: &str,
+    source: &SourceId,
     node: u32,
     limit: u32,
 ) -> Result<Vec<u8>, IpcError> {
-    hub.with_source(source, |source| {
-        let Some(found) = source.model.tree.node(node) else {
+    hub.read_source(source, |model| {
+        let Some(found) = model.tree.node(node) else {
             return Err(IpcError::new(
                 ErrorCode::NotFound,
                 "that topic is no longer in the tree",
@@ -173,23 +177,17 @@ pub async fn delete_retained(
     hub: &TrafficHub,
     broker: &BrokerService,
     sessions: &SessionManager,
-    source: &str,
+    source: &SourceId,
     node: u32,
 ) -> Result<u32, IpcError> {
-    let topics = hub.with_source(source, |s| s.model.tree.retained_below(node));
-    if let Some(id) = source.strip_prefix("session:") {
+    let topics = hub.read_source(source, |s| s.tree.retained_below(node));
+    if let SourceId::Session(id) = source {
         // On a session's broker (which may be external), the session itself deletes them.
         return sessions
             .delete_retained(id, &topics)
             .await
             .map(|n| n as u32)
             .map_err(|e| IpcError::from_coded(&e));
-    }
-    if source != BROKER_SOURCE {
-        return Err(IpcError::new(
-            ErrorCode::NotFound,
-            format!("no traffic source '{source}'"),
-        ));
     }
     let deleted = broker
         .delete_retained(&topics)
@@ -212,10 +210,9 @@ pub struct NoticeView {
 
 /// The latest connection notices of a source (connects, refusals and why, disconnects and why),
 /// newest first.
-pub fn notices(hub: &TrafficHub, source: &str, limit: u32) -> Vec<NoticeView> {
-    hub.with_source(source, |s| {
-        s.model
-            .notices()
+pub fn notices(hub: &TrafficHub, source: &SourceId, limit: u32) -> Vec<NoticeView> {
+    hub.read_source(source, |s| {
+        s.notices()
             .take(limit as usize)
             .map(|n| NoticeView {
                 time_ms: n.time_ms as f64,

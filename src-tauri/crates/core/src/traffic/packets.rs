@@ -4,6 +4,7 @@
 use crate::error::{ErrorCode, IpcError};
 use crate::hub::TrafficHub;
 use serde::Serialize;
+use workbench_traffic::SourceId;
 use workbench_wire::{Direction, PacketEvent, PacketKind};
 
 /// One packet of the packet log, as the packet view lists it.
@@ -52,15 +53,14 @@ pub struct PacketPage {
 /// one packet type.
 pub fn page(
     hub: &TrafficHub,
-    source: &str,
+    source: &SourceId,
     count: u32,
     client: &str,
     kind: Option<PacketKind>,
 ) -> PacketPage {
-    hub.with_source(source, |s| PacketPage {
-        total: s.model.packets_total() as f64,
+    hub.read_source(source, |s| PacketPage {
+        total: s.packets_total() as f64,
         rows: s
-            .model
             .packets()
             .rev()
             .filter(|p| passes(p, client, kind))
@@ -120,13 +120,12 @@ pub struct PacketExport {
 /// packet view shows, for a bug report or a script.
 pub fn export(
     hub: &TrafficHub,
-    source: &str,
+    source: &SourceId,
     client: &str,
     kind: Option<PacketKind>,
 ) -> Result<PacketExport, IpcError> {
-    let rows: Vec<PacketRow> = hub.with_source(source, |s| {
-        s.model
-            .packets()
+    let rows: Vec<PacketRow> = hub.read_source(source, |s| {
+        s.packets()
             .filter(|p| passes(p, client, kind))
             .map(packet_row)
             .collect()
@@ -137,7 +136,7 @@ pub fn export(
             .map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
         lines.push(b'\n');
     }
-    let name = format!("mqtt-packets-{source}.jsonl");
+    let name = format!("mqtt-packets-{}.jsonl", source.slug());
     let path = crate::downloads::save(&name, &lines).map_err(|e| IpcError::from_coded(&e))?;
     Ok(PacketExport {
         path: path.display().to_string(),

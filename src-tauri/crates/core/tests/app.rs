@@ -1,0 +1,167 @@
+//! The app's services as a front end runs them: started, used, and shut down. Shutdown is
+//! designed in: quitting has every connected session say DISCONNECT (so no will fires), stops
+//! the broker, ends every background task, within a deadline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use workbench_broker::{BrokerSettings, DEFAULT_PORT};
+use workbench_core::app::{App, Folders};
+use workbench_core::changes::Change;
+use workbench_secrets::Secrets;
+use workbench_session::profile::Will;
+use workbench_session::{ConnectionState, MqttVersion, Profile};
+use workbench_testkit::raw::{self, Connect, RawClient};
+
+fn wait(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The app as a front end starts it, its broker on a free port (saved settings, as a user's
+/// would be), and the broker's address.
+fn started_app() -> (
+    App,
+    tokio::runtime::Runtime,
+    std::net::SocketAddr,
+    tempfile::TempDir,
+) {
+    let config = tempfile::tempdir().expect("config folder");
+    let secrets = Arc::new(Secrets::memory_only("test"));
+    // The app's broker on a free port (saved settings, as a user's would be).
+    let settings = BrokerSettings {
+        port: 0,
+        port_fallback: false,
+        ..BrokerSettings::default()
+    };
+    assert_ne!(settings.port, DEFAULT_PORT);
+    workbench_core::broker::saved::save(
+        &config
+            .path()
+            .join(workbench_core::broker::saved::BROKER_FILE),
+        &settings,
+        &secrets,
+    )
+    .expect("save the broker settings");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let app = App::new(
+        Folders {
+            config: Some(config.path().to_path_buf()),
+        },
+        secrets,
+    );
+    runtime.block_on(async { app.start() });
+    let address = {
+        let mut found = None;
+        wait("the broker running", || {
+            found = runtime.block_on(app.broker.status()).address;
+            found.is_some()
+        });
+        found.expect("an address")
+    };
+    (app, runtime, address, config)
+}
+
+#[test]
+fn quitting_says_goodbye_stops_the_broker_and_leaves_nothing_running() {
+    let (app, runtime, address, _config) = started_app();
+    // Someone watching for wills.
+    let mut watcher = RawClient::connected(
+        address,
+        Connect {
+            client_id: "watcher",
+            ..Connect::default()
+        },
+    );
+    watcher.send(&raw::subscribe(raw::V311, 1, &[("wills/#", 1)]));
+    watcher.read_packet().expect("SUBACK");
+    // A session of the app, on its own broker, with a will.
+    let mut profile = Profile::new(
+        "self",
+        &address.ip().to_string(),
+        address.port(),
+        MqttVersion::V5,
+    );
+    profile.client_id = "quitter".into();
+    profile.will = Some(Will {
+        topic: "wills/quitter".into(),
+        payload: "gone without a word".into(),
+        qos: 1,
+        retain: false,
+        properties: Default::default(),
+    });
+    let (view, _) = app.sessions.save(profile, None).expect("save the session");
+    let id = view.profile.id.clone();
+    runtime
+        .block_on(async { app.sessions.connect(&id) })
+        .expect("connect");
+    wait("the session connected", || {
+        matches!(
+            app.sessions.get(&id).map(|v| v.state),
+            Ok(ConnectionState::Connected { .. })
+        )
+    });
+    let started = Instant::now();
+    let left = runtime.block_on(app.shutdown(Duration::from_secs(5)));
+    assert_eq!(left, 0, "every session and task ended");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        !runtime.block_on(app.broker.status()).running,
+        "the broker stopped"
+    );
+    // The watcher was closed by the broker's stop; the session's will never came (it said
+    // DISCONNECT before the broker went away).
+    let mut wills = 0;
+    while let Some(packet) = watcher.read_packet() {
+        if raw::parse_publish(&packet, raw::V311).is_some_and(|p| p.topic == "wills/quitter") {
+            wills += 1;
+        }
+    }
+    assert_eq!(
+        wills, 0,
+        "a will was published: the session did not say goodbye"
+    );
+}
+
+#[test]
+fn what_the_ui_shows_is_pushed_when_it_changes_and_nothing_while_idle() {
+    let (app, runtime, address, _config) = started_app();
+    let next = |changes: &workbench_core::changes::Changes, within: Duration| {
+        runtime.block_on(async { tokio::time::timeout(within, changes.next(Duration::ZERO)).await })
+    };
+    // What the start changed is told once...
+    while next(&app.changes, Duration::from_millis(300)).is_ok() {}
+    // ...then nothing, while nothing happens.
+    assert!(
+        next(&app.changes, Duration::from_secs(1)).is_err(),
+        "a change was pushed while idle"
+    );
+    assert!(
+        next(&app.counters, Duration::from_secs(1)).is_err(),
+        "counters were pushed while idle"
+    );
+    // A client arriving is a change of the clients and of the broker's status.
+    let mut client = RawClient::connected(
+        address,
+        Connect {
+            client_id: "arriving",
+            ..Connect::default()
+        },
+    );
+    let changed = next(&app.changes, Duration::from_secs(30)).expect("a client arriving is pushed");
+    assert!(changed.contains(Change::Clients) && changed.contains(Change::Broker));
+    // A retained message moves counters only (pushed at their own, slower pace).
+    client.send(&raw::publish(raw::V311, "kept/here", b"x", 0, true, 0));
+    let counted = next(&app.counters, Duration::from_secs(30)).expect("a message moves counters");
+    assert!(
+        counted.contains(Change::Broker),
+        "the retained count is the broker's"
+    );
+    assert_eq!(runtime.block_on(app.shutdown(Duration::from_secs(5))), 0);
+}
