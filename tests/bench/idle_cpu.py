@@ -10,8 +10,8 @@ no clients, no session is open. Run under a display (`make bench-idle` uses Xvfb
     python3 tests/bench/idle_cpu.py target/debug/mqtt-workbench [--seconds 60] [--settle 15]
            [--traffic] [--json out.json]
 
---traffic additionally runs a second window in which one mosquitto_pub publishes ten messages a
-second to the embedded broker, to show what the same processes cost while something is shown.
+--traffic additionally runs a second window in which one mosquitto_pub client publishes ten
+messages a second to the embedded broker, to show what the same processes cost while something is shown.
 """
 
 import argparse
@@ -148,8 +148,9 @@ def main():
             if args.traffic:
                 pub = subprocess.Popen(
                     ["sh", "-c",
-                     f"while true; do mosquitto_pub -p {port} -t bench/idle -m x -q 0; "
-                     f"sleep 0.1; done"],
+                     # One client publishing a line every tenth of a second, as a device would.
+                     f"while true; do echo 21.5; sleep 0.1; done | "
+                     f"mosquitto_pub -p {port} -t bench/idle -l -q 0"],
                     start_new_session=True)
                 try:
                     results["traffic"] = measure(app.pid, args.seconds)
