@@ -13,8 +13,8 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 # The workspace's crates under the Tauri shell (src-tauri/crates/): none may ever depend on a
 # window toolkit, and mqttwb, built from them alone, must not link one.
-CORE_CRATES := workbench-wire workbench-broker workbench-traffic workbench-session workbench-charts \
-	workbench-secrets workbench-core workbench-cli
+CORE_CRATES := workbench-wire workbench-broker workbench-traffic workbench-session workbench-charts workbench-decode \
+	workbench-secrets workbench-core workbench-cli workbench-capture workbench-tools
 GUI_PACKAGES := tauri|wry|webkit2gtk|javascriptcore|gtk|tao
 GUI_LIBRARIES := libwebkit2gtk|libjavascriptcoregtk|libgtk
 # The longest a Rust file under src-tauri/ may be; to be lowered to 600.
@@ -30,7 +30,8 @@ APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxd
 
 .PHONY: help run test test-rust test-ui test-e2e lint check-layers check-cli-links check-size deps \
 	deps-system deps-tools deps-ui deps-python ui bindings package install-cli clean bench-broker \
-	bench-scale bench-hostile bench-traffic bench-session bench-idle
+	bench-scale bench-hostile bench-traffic bench-session bench-idle bench-search bench-startup bench-teach-map bench-replay \
+	bench-load
 
 help:
 	@echo "make run      build and start MQTT Workbench (needs a display)"
@@ -44,7 +45,12 @@ help:
 	@echo "make bench-hostile broker vs hostile clients (subscription flood, big retained replay, churn): workbench vs mosquitto"
 	@echo "make bench-traffic traffic model: ingest rate, memory, view frames, soak"
 	@echo "make bench-idle  CPU and memory of the whole app, idle and at 10 msg/s, over 60 s each"
+	@echo "make bench-startup  cold start to the first rendered frame, and the packages' sizes"
+	@echo "make bench-teach-map  the live map: frame time at 50 clients x 5,000 msg/s, and idle"
+	@echo "make bench-search  the filter box's payload search on 100,000 topics, next to topic filters"
 	@echo "make bench-session  a session (rumqttc + packet tap + model) vs bare rumqttc, to mosquitto"
+	@echo "make bench-load   mqttwb bench's publish rate vs the raw-socket generator and a rumqttc loop, on mosquitto and the workbench broker"
+	@echo "make bench-replay  replay as fast as possible into the embedded broker vs mosquitto"
 
 ## Installing what is missing ---------------------------------------------------------------
 
@@ -67,11 +73,13 @@ deps-tools:
 	  cargo install tauri-driver --locked; \
 	fi
 
-# Eclipse Paho, the independent Python client the broker tests use.
+# Eclipse Paho, the independent Python client the broker tests use; pysparkplug, grpcio-tools
+# and protobuf, the independent encoders the Sparkplug B and Protobuf decoder tests use.
+PYTHON_PACKAGES := 'paho-mqtt>=2,<3' pysparkplug grpcio-tools protobuf
 deps-python:
-	@python3 -c "import paho.mqtt" 2>/dev/null || \
-	  python3 -m pip install --quiet --disable-pip-version-check 'paho-mqtt>=2,<3' 2>/dev/null || \
-	  python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages 'paho-mqtt>=2,<3'
+	@python3 -c "import paho.mqtt, pysparkplug, grpc_tools, google.protobuf" 2>/dev/null || \
+	  python3 -m pip install --quiet --disable-pip-version-check $(PYTHON_PACKAGES) 2>/dev/null || \
+	  python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages $(PYTHON_PACKAGES)
 
 deps-ui: ui/node_modules/.installed
 
@@ -167,6 +175,12 @@ test-e2e: ui deps-tools
 	PATH="$(CARGO_BIN):$$PATH" timeout 2400 xvfb-run -a -s "-screen 0 1280x800x24" \
 	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1
 
+# The load generator's own overhead: mqttwb bench's publish rate beside the broker benchmarks'
+# raw-socket generator and a plain rumqttc loop, against mosquitto and the workbench broker.
+bench-load: deps-system
+	cargo build --release -p workbench-broker --examples
+	cargo bench -p workbench-tools --bench tools_overhead
+
 # The broker benchmarks run the workbench broker and bare rumqttd as processes of their own (this
 # crate's examples, built in release first) next to mosquitto, in the same run.
 # Throughput, 1 publisher -> 1 subscriber, driven by raw sockets and by rumqttc clients.
@@ -189,29 +203,54 @@ bench-hostile: deps-system
 bench-traffic:
 	cargo bench -p workbench-traffic --bench traffic_model
 
+# The topic filter box's payload search (`payload:`) on 100,000 topics, next to topic filters.
+bench-search:
+	cargo bench -p workbench-traffic --bench payload_search
+
 bench-session: deps-system
 	cargo bench -p workbench-session --bench session_throughput
 
+# Replay as fast as possible into the embedded broker and mosquitto, QoS 0 and 1, same run.
+bench-replay: deps-system
+	cargo bench -p workbench-capture --bench replay_rate
+
 # What the whole app (backend and WebKit) costs idle over 60 s, and at ten messages a second.
+# Cold start to the first rendered frame (release build, 5 starts), and the packages' sizes
+# when `make package` made them.
+bench-startup: ui deps-system
+	cargo build --release $(FEATURES)
+	xvfb-run -a -s "-screen 0 1280x800x24" python3 tests/bench/startup.py \
+	  target/release/mqtt-workbench --runs 5 --bundles target/release/bundle
+
 bench-idle: ui deps-system
 	cargo build $(FEATURES)
 	xvfb-run -a -s "-screen 0 1280x800x24" python3 tests/bench/idle_cpu.py \
 	  target/debug/mqtt-workbench --seconds 60 --traffic
+
+# The live map in the real window: frame time at 50 clients x 5,000 msg/s, and its idle cost.
+bench-teach-map: ui deps-system deps-tools
+	PATH="$(CARGO_BIN):$$PATH" xvfb-run -a -s "-screen 0 1280x800x24" \
+	  cargo test $(FEATURES) --test teach_map_bench -- --ignored --nocapture
 
 bindings:
 	UPDATE_BINDINGS=1 cargo test $(FEATURES) --test ipc_contract
 
 ## Packaging ---------------------------------------------------------------------------------
 
-# The packages carry mqttwb beside the app (Tauri's externalBin: /usr/bin/mqttwb in the .deb and
-# .rpm). It is named here rather than in tauri.conf.json so that everyday builds do not need it.
-HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+# The app's .deb and .rpm (the Tauri bundler), and beside them mqttwb's own .deb: the command line
+# needs no desktop stack, so a headless machine installs it alone (dpkg-deb, no GTK dependency).
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 package: deps-system deps-ui
 	cargo build --release --locked -p workbench-cli
-	mkdir -p target/cli && cp target/release/mqttwb target/cli/mqttwb-$(HOST_TRIPLE)
 	# The Tauri CLI runs beforeBuildCommand in the frontend folder (ui/).
-	TAURI_FRONTEND_PATH=ui TAURI_APP_PATH=. ui/node_modules/.bin/tauri build --bundles deb,rpm \
-	  --config '{"bundle":{"externalBin":["target/cli/mqttwb"]}}'
+	TAURI_FRONTEND_PATH=ui TAURI_APP_PATH=. ui/node_modules/.bin/tauri build --bundles deb,rpm
+	rm -rf target/cli-deb && mkdir -p target/cli-deb/DEBIAN target/cli-deb/usr/bin
+	install -m 0755 target/release/mqttwb target/cli-deb/usr/bin/mqttwb
+	printf 'Package: mqttwb\nVersion: %s\nArchitecture: %s\nMaintainer: MQTT Workbench <mqttworkbench@users.noreply.github.com>\nDepends: libc6\nSection: net\nPriority: optional\nDescription: MQTT Workbench on the command line\n broker, record, replay, convert, simulate and bench, without a window.\n' \
+	  "$(VERSION)" "$(DEB_ARCH)" > target/cli-deb/DEBIAN/control
+	dpkg-deb --root-owner-group --build target/cli-deb target/release/bundle/deb/mqttwb_$(VERSION)_$(DEB_ARCH).deb
+	@ls -l target/release/bundle/deb/ target/release/bundle/rpm/
 
 # mqttwb, the command line (the headless broker), next to the app: into ~/.cargo/bin.
 install-cli:

@@ -33,13 +33,23 @@ pub fn run_app() -> Result<(), tauri::Error> {
     let specta = ipc::specta_builder();
     // One password store for sessions and the broker's users (the keychain is probed once).
     let secrets = Arc::new(workbench_secrets::Secrets::detect());
-    let app = Arc::new(App::new(Folders::from_os(), secrets));
+    let app = Arc::new(App::new(Folders::from_os(), secrets.clone()));
+    // Recordings, replays and saved messages (kept in the config folder).
+    let capture = Arc::new(workbench_core::capture::CaptureService::new(
+        app.sessions.clone(),
+        secrets,
+        Folders::from_os().config.as_deref(),
+    ));
     let (starting, stopping) = (app.clone(), app.clone());
     tauri::Builder::default()
         .manage(app.hub.clone())
         .manage(app.broker.clone())
         .manage(app.sessions.clone())
         .manage(app.saved.clone())
+        .manage(app.clone())
+        .manage(app.decoders.clone())
+        .manage(capture)
+        .manage(workbench_tools::service::ToolsService::new())
         .manage(ipc::traffic::WindowViewers::default())
         // A window that closes leaves no viewer behind, whether or not its page said goodbye.
         .on_window_event(ipc::traffic::on_window_event)

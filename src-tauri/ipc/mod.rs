@@ -7,9 +7,14 @@
 //! `lib.rs`) the only place that imports `tauri`.
 
 pub mod broker;
+pub mod capture;
 pub mod commands;
+pub mod decode;
 pub mod events;
+pub mod preferences;
 pub mod session;
+pub mod teach;
+pub mod tools;
 pub mod traffic;
 pub mod window;
 

@@ -22,9 +22,10 @@ const VIEW_PREFIX: &str = "view-";
 /// The number of the last window opened (labels are never reused while the app runs).
 static LAST_VIEW: AtomicU32 = AtomicU32::new(0);
 
-/// Opens a new window showing `source` (it may then choose any other source itself), sized like
-/// the main window and titled after it with its number. An unknown session is refused
-/// (`NotFound`) before any window opens.
+/// Opens a new window showing `source` (it may then choose any other source itself), on `view`
+/// when given (a tab's id: `packets`, `sequence`...), sized like the main window and titled after
+/// it with its number. An unknown session is refused (`NotFound`) before any window opens; a view
+/// name that is not a plain id (letters, digits, dashes, at most 32) is refused too.
 // Async: creating a window from a command on the main thread deadlocks on Windows, and looking a
 // session up may ask the keychain.
 #[tauri::command(async)]
@@ -33,7 +34,21 @@ pub fn window_open(
     app: AppHandle,
     sessions: tauri::State<'_, Arc<SessionManager>>,
     source: SourceId,
+    view: Option<String>,
 ) -> Result<(), IpcError> {
+    if let Some(view) = &view {
+        let plain = !view.is_empty()
+            && view.len() <= 32
+            && view
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !plain {
+            return Err(IpcError::new(
+                ErrorCode::InvalidInput,
+                format!("'{}' is not a view's name", view.escape_debug()),
+            ));
+        }
+    }
     if let SourceId::Session(id) = &source {
         sessions.get(id).map_err(|e| IpcError::from_coded(&e))?;
     }
@@ -50,7 +65,12 @@ pub fn window_open(
     // "MQTT Workbench (2)": told apart from the first window in the task bar. Not the source's
     // name: the window may show another source a moment later.
     config.title = format!("{} ({})", config.title, number + 1);
-    config.url = WebviewUrl::App(view_path(&source).into());
+    let mut path = view_path(&source);
+    if let Some(view) = view {
+        // Checked above: nothing to encode.
+        path.push_str(&format!("&view={view}"));
+    }
+    config.url = WebviewUrl::App(path.into());
     WebviewWindowBuilder::from_config(&app, &config)
         .and_then(|builder| builder.build())
         .map(|_| ())

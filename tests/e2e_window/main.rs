@@ -4,16 +4,26 @@
 //! `make test` runs them under Xvfb with `--ignored`. The binary must embed the built frontend
 //! (`--features tauri/custom-protocol`), which is how make builds it.
 //!
+//! - [`capture`]: recording, replay with pause and step, and the saved-message library.
+//! - [`comfort`]: publishing with no setup, new topics open, the dark theme, the shortcuts.
 //! - [`shell`]: the window, the broker dashboard, the topic tree and inspector, a flood.
 //! - [`sessions`]: sessions made through the IPC and in the UI, against mosquitto and the
 //!   embedded broker.
+//! - [`decode`]: Sparkplug B and Protobuf payloads decoded, the Sparkplug view.
+//! - [`teach`]: the sequence diagram, the live map, routing explained and who is busy.
+//! - [`tools`]: the Simulator and Bench panels against the embedded broker.
 //! - [`windows`]: settings across a restart, and a second window with its own view.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod capture;
+mod comfort;
+mod decode;
 mod sessions;
 mod shell;
+mod teach;
+mod tools;
 mod windows;
 
 use std::path::Path;

@@ -74,8 +74,13 @@ fn broker_dashboard_lists_a_real_client_and_shows_its_id_as_text() {
 
     let table = window.wait_for_text("[data-testid='broker-clients']", |t| t.contains(hostile_id));
     assert!(table.contains("e2e/#"), "subscription listed: {table}");
-    let clients = window.wait_for_text("[data-testid='status-clients']", |t| t == "1 client");
-    assert_eq!(clients, "1 client");
+    // The watcher and the app's own session.
+    let clients = window.wait_for_text("[data-testid='status-clients']", |t| t == "2 clients");
+    assert_eq!(clients, "2 clients");
+    assert!(
+        table.contains("mqtt-workbench"),
+        "the app's own client: {table}"
+    );
     let injected = window.execute(
         "return [window.__xss === undefined, document.querySelectorAll('td img').length];",
         serde_json::json!([]),

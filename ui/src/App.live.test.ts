@@ -235,12 +235,14 @@ describe('App windows', () => {
     await settle();
     click(target, 'open-window');
     await settle();
-    expect(windowOpen).toHaveBeenLastCalledWith(brokerSource);
+    expect(windowOpen).toHaveBeenLastCalledWith(brokerSource, 'topics');
     click(target, 'source-session');
+    click(target, 'tab-packets');
     await settle();
     click(target, 'open-window');
     await settle();
-    expect(windowOpen).toHaveBeenLastCalledWith(sessionSource('p1'));
+    // The new window starts on the view this one shows.
+    expect(windowOpen).toHaveBeenLastCalledWith(sessionSource('p1'), 'packets');
     expect(windowOpen).toHaveBeenCalledTimes(2);
     expect(target.querySelector('[data-testid="open-window-error"]')).toBeNull();
     destroy();

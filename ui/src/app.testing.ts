@@ -178,6 +178,8 @@ export function fakePlatform(overrides: Partial<Platform> = {}): Platform {
     sessionParseUrl: unused,
     sessionCheckPayload: unused,
     windowOpen: unused,
+    preferencesGet: unused,
+    preferencesSet: unused,
     ...overrides,
   };
 }

@@ -190,7 +190,7 @@ const FIELD: usize = 128;
 /// A future that resolves at Ctrl+C (SIGINT) or, on Unix, SIGTERM (a service manager stopping
 /// the broker). The handlers are installed when this is called, not when it is first polled, so
 /// a signal sent as soon as the banner is out is already caught.
-fn stop_requested() -> impl std::future::Future<Output = ()> {
+pub(crate) fn stop_requested() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -10,13 +10,26 @@ mqttwb: MQTT Workbench on the command line, without a window.
 
 Usage:
   mqttwb broker [OPTIONS]     run only the embedded broker until Ctrl-C
+  mqttwb simulate FILE        run simulated devices from a TOML file (see below)
+  mqttwb bench conn|pub|sub   load a broker and measure it (see below)
+  mqttwb record FILE [OPTIONS] record MQTT messages to FILE until Ctrl-C (see below)
+  mqttwb replay FILE [OPTIONS] replay a recording (or a peer's export) to a broker
+  mqttwb convert IN OUT       convert a capture (MQTTX, mqtt-cli, mqttui, mqtt-recorder, ours)
   mqttwb --version            print the version
   mqttwb --help               print this help
 
 ";
 
 fn main() -> ExitCode {
-    let usage = format!("{USAGE_HEAD}{}", workbench_cli::broker::OPTIONS);
+    let usage = format!(
+        "{USAGE_HEAD}{}\n{}\n{}\n{}\n{}\n{}",
+        workbench_cli::broker::OPTIONS,
+        workbench_cli::simulate::OPTIONS,
+        workbench_cli::bench::OPTIONS,
+        workbench_cli::record::OPTIONS,
+        workbench_cli::replay::OPTIONS,
+        workbench_cli::convert::OPTIONS
+    );
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--help" | "-h") => {
@@ -28,6 +41,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("broker") => workbench_cli::broker::run("mqttwb", &usage, &args[1..]),
+        Some("record") => workbench_cli::record::run("mqttwb", &usage, &args[1..]),
+        Some("replay") => workbench_cli::replay::run("mqttwb", &usage, &args[1..]),
+        Some("convert") => workbench_cli::convert::run("mqttwb", &usage, &args[1..]),
+        Some("simulate") => workbench_cli::simulate::run("mqttwb", &usage, &args[1..]),
+        Some("bench") => workbench_cli::bench::run("mqttwb", &usage, &args[1..]),
         Some(other) => {
             eprintln!("mqttwb: unknown argument '{other}'\n\n{usage}");
             ExitCode::from(2)

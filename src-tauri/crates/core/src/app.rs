@@ -48,6 +48,11 @@ pub struct App {
     pub broker: Arc<BrokerService>,
     pub sessions: Arc<SessionManager>,
     pub saved: Arc<SavedSettings>,
+    /// The settings page's preferences, and where they are saved (none: not saved).
+    pub preferences: std::sync::RwLock<crate::preferences::Loaded>,
+    preferences_path: Option<PathBuf>,
+    /// Each source's Protobuf schema, and decoding one message.
+    pub decoders: Arc<crate::decoders::Decoders>,
     /// What changed that the UI shows; a front end pushes it.
     pub changes: Arc<Changes>,
     /// Counters that moved (messages per client, retained messages, notices): pushed at a slower
@@ -85,7 +90,20 @@ impl App {
                 }
             })
         };
-        let hub = TrafficHub::with_broker_notices(SourceLimits::default(), on_broker);
+        let preferences_path = folders
+            .config
+            .as_ref()
+            .map(|d| d.join(crate::preferences::PREFERENCES_FILE));
+        let preferences = match &preferences_path {
+            Some(path) => crate::preferences::load(path),
+            None => crate::preferences::Loaded {
+                preferences: Default::default(),
+                note: None,
+            },
+        };
+        crate::downloads::choose(preferences.preferences.downloads_folder());
+        let limits: SourceLimits = preferences.preferences.source_limits();
+        let hub = TrafficHub::with_broker_notices(limits, on_broker);
         // Bounded: if the model ever fell behind, the broker drops (and counts) events instead of
         // slowing down or growing memory.
         let (events_tx, broker_events) = mpsc::channel(1024);
@@ -104,6 +122,7 @@ impl App {
             let changes = changes.clone();
             sessions.set_on_change(Arc::new(move || changes.mark(Change::Sessions)));
         }
+        let decoders = Arc::new(crate::decoders::Decoders::load(folders.config.clone()));
         let saved = Arc::new(SavedSettings {
             path: folders.config.map(|d| d.join(BROKER_FILE)),
             secrets,
@@ -114,6 +133,9 @@ impl App {
             broker,
             sessions,
             saved,
+            preferences: std::sync::RwLock::new(preferences),
+            preferences_path,
+            decoders,
             changes,
             counters,
             pending: std::sync::Mutex::new(Some(Pending {
@@ -163,9 +185,69 @@ impl App {
                 .pump_frames(move || broker.events_dropped() + sessions.dropped(), stop()),
         );
         let (broker, saved) = (self.broker.clone(), self.saved.clone());
+        if self.preferences().start_broker {
+            self.tasks.spawn(async move {
+                crate::broker::start_saved(&broker, &saved).await;
+            });
+        }
+        // The app's own session follows the broker: connected while it listens.
+        let (mut listening, sessions) = (self.broker.listening(), self.sessions.clone());
+        let until = stop();
         self.tasks.spawn(async move {
-            crate::broker::start_saved(&broker, &saved).await;
+            let follow = async {
+                loop {
+                    let listener = *listening.borrow_and_update();
+                    if let Err(error) = sessions.set_app_session(listener) {
+                        tracing::warn!(%error, "the app's own session did not connect");
+                    }
+                    if listening.changed().await.is_err() {
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = follow => {}
+                _ = until => {}
+            }
         });
+    }
+
+    /// The preferences in effect.
+    pub fn preferences(&self) -> crate::preferences::Preferences {
+        self.preferences
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .preferences
+            .clone()
+    }
+
+    /// What the user should know about the preferences file (it could not be read).
+    pub fn preferences_note(&self) -> Option<String> {
+        self.preferences
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .note
+            .clone()
+    }
+
+    /// Checks and saves new preferences. Where exports go changes at once; history and packet
+    /// limits apply to sources from the next start; the broker setting at the next start.
+    pub fn set_preferences(
+        &self,
+        preferences: crate::preferences::Preferences,
+    ) -> Result<(), crate::error::IpcError> {
+        match &self.preferences_path {
+            Some(path) => crate::preferences::save(path, &preferences)?,
+            None => preferences.validate().map_err(|e| {
+                crate::error::IpcError::new(crate::error::ErrorCode::InvalidInput, e)
+            })?,
+        }
+        crate::downloads::choose(preferences.downloads_folder());
+        *self.preferences.write().unwrap_or_else(|p| p.into_inner()) = crate::preferences::Loaded {
+            preferences,
+            note: None,
+        };
+        Ok(())
     }
 
     /// Ends everything within `deadline`: sessions send DISCONNECT (no will), the broker stops

@@ -21,13 +21,30 @@ impl Coded for SaveError {
     }
 }
 
-/// The folder exports go to: `$MQTT_WORKBENCH_DOWNLOAD_DIR`, else the user's Downloads folder.
-/// Never somewhere else by surprise: without a Downloads folder, saving says so.
+/// The folder the user chose in the settings, if any.
+static CHOSEN: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
+
+/// Sets the folder chosen in the settings (none: the Downloads folder).
+pub fn choose(folder: Option<PathBuf>) {
+    *CHOSEN.write().unwrap_or_else(|p| p.into_inner()) = folder;
+}
+
+/// The user's Downloads folder, where exports go unless another folder is chosen.
+pub fn default_folder() -> Option<PathBuf> {
+    dirs::download_dir()
+}
+
+/// The folder exports go to: `$MQTT_WORKBENCH_DOWNLOAD_DIR` (tests), else the folder chosen in
+/// the settings, else the user's Downloads folder. Never somewhere else by surprise: without a
+/// Downloads folder, saving says so.
 pub fn folder() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("MQTT_WORKBENCH_DOWNLOAD_DIR") {
         return Some(PathBuf::from(dir));
     }
-    dirs::download_dir()
+    if let Some(chosen) = CHOSEN.read().unwrap_or_else(|p| p.into_inner()).clone() {
+        return Some(chosen);
+    }
+    default_folder()
 }
 
 /// The longest file name written, in bytes: file systems allow 255, and " (9999)" may follow.

@@ -9,10 +9,16 @@
 //! - [`changes`]: what changed that the UI shows, gathered for a front end to push.
 //! - [`hub`]: every source's traffic model behind one lock, fed from the broker's and the
 //!   sessions' bounded event channels, and the viewers looking at them (frames pushed).
+//! - [`capture`]: recordings of the embedded broker, replays to it or through a session, and
+//!   the saved-message library.
 //! - [`broker`]: the broker as the app runs it ([`broker::service`]), its settings across
 //!   restarts ([`broker::saved`]) and what the UI shows of it ([`broker::status`]).
 //! - [`traffic`]: what the UI reads of a source: frames of the topic tree, stored messages,
 //!   connection notices, packet pages and exports, charts.
+//! - [`teach`]: the teaching views' data: sequence diagram pages, routing explained, the live
+//!   map's routed messages, who is busy.
+//! - [`decoders`]: Sparkplug B state, Protobuf schemas per source, one message decoded.
+//! - [`preferences`]: the settings page's `settings.json` (broker at start, history, downloads).
 //! - [`downloads`]: exports (payloads, charts, packet logs) saved into the Downloads folder.
 //! - [`error`]: errors as the UI receives them, `{ code, message }`.
 //!
@@ -21,10 +27,14 @@
 
 pub mod app;
 pub mod broker;
+pub mod capture;
 pub mod changes;
+pub mod decoders;
 pub mod downloads;
 pub mod error;
 pub mod hub;
+pub mod preferences;
+pub mod teach;
 pub mod traffic;
 
 pub use workbench_wire::now_ms;

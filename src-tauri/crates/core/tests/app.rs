@@ -135,8 +135,17 @@ fn what_the_ui_shows_is_pushed_when_it_changes_and_nothing_while_idle() {
     let next = |changes: &workbench_core::changes::Changes, within: Duration| {
         runtime.block_on(async { tokio::time::timeout(within, changes.next(Duration::ZERO)).await })
     };
-    // What the start changed is told once...
+    // What the start changed (the broker, the app's own session connecting) is told once...
+    wait("the app's own session connected", || {
+        matches!(
+            app.sessions
+                .get(workbench_session::APP_SESSION_ID)
+                .map(|v| v.state),
+            Ok(ConnectionState::Connected { .. })
+        )
+    });
     while next(&app.changes, Duration::from_millis(300)).is_ok() {}
+    while next(&app.counters, Duration::from_millis(300)).is_ok() {}
     // ...then nothing, while nothing happens.
     assert!(
         next(&app.changes, Duration::from_secs(1)).is_err(),
@@ -163,5 +172,73 @@ fn what_the_ui_shows_is_pushed_when_it_changes_and_nothing_while_idle() {
         counted.contains(Change::Broker),
         "the retained count is the broker's"
     );
+    assert_eq!(runtime.block_on(app.shutdown(Duration::from_secs(5))), 0);
+}
+
+/// The app's own session: connected to the embedded broker as soon as it listens, so a first
+/// publish needs no setup; it follows the broker to a new port, is never saved, and cannot be
+/// deleted.
+#[test]
+fn the_apps_own_session_publishes_with_no_setup_and_follows_the_broker() {
+    use workbench_session::payload::PayloadInput;
+    use workbench_session::{PublishRequest, APP_CLIENT_ID, APP_SESSION_ID};
+    let (app, runtime, address, config) = started_app();
+    let connected = |port: u16| {
+        matches!(
+            app.sessions.get(APP_SESSION_ID),
+            Ok(v) if v.profile.port == port && matches!(v.state, ConnectionState::Connected { .. })
+        )
+    };
+    wait("the app's session connected", || connected(address.port()));
+    let view = app.sessions.get(APP_SESSION_ID).expect("the app's session");
+    assert!(view.app_session);
+    assert_eq!(view.client_id.as_deref(), Some(APP_CLIENT_ID));
+    // The broker lists it as a client like any other.
+    wait("the broker lists the app's client", || {
+        runtime
+            .block_on(app.broker.clients())
+            .iter()
+            .any(|c| &*c.client_id == APP_CLIENT_ID)
+    });
+    // A publish from it reaches an independent subscriber.
+    let port = address.port().to_string();
+    let sub = workbench_testkit::peers::ReadySub::start(&port, "first/publish", 1, &["-v"]);
+    let request = PublishRequest {
+        topic: "first/publish".into(),
+        payload: PayloadInput::Text("no setup".into()),
+        qos: 1,
+        retain: false,
+        properties: Default::default(),
+    };
+    runtime
+        .block_on(app.sessions.publish(APP_SESSION_ID, request))
+        .expect("publish from the app's session");
+    assert_eq!(sub.finish().trim(), "first/publish no setup");
+    // Never saved, never deleted.
+    let profiles =
+        std::fs::read_to_string(config.path().join(workbench_session::store::PROFILES_FILE))
+            .unwrap_or_default();
+    assert!(!profiles.contains(APP_CLIENT_ID), "saved: {profiles}");
+    assert!(app.sessions.delete(APP_SESSION_ID).is_err());
+    // The broker moves to another port: the session follows.
+    let settings = BrokerSettings {
+        port: workbench_testkit::mosquitto::free_port(),
+        port_fallback: false,
+        ..BrokerSettings::default()
+    };
+    let moved = runtime
+        .block_on(app.broker.start(Some(settings)))
+        .expect("restart on another port");
+    let new_port = moved.address.expect("address").port();
+    assert_ne!(new_port, address.port());
+    wait("the app's session on the new port", || connected(new_port));
+    // The broker stops: the session is no longer connected.
+    runtime.block_on(app.broker.stop());
+    wait("the app's session stopped", || {
+        !matches!(
+            app.sessions.get(APP_SESSION_ID).map(|v| v.state),
+            Ok(ConnectionState::Connected { .. })
+        )
+    });
     assert_eq!(runtime.block_on(app.shutdown(Duration::from_secs(5))), 0);
 }

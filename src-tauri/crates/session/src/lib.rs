@@ -31,7 +31,7 @@ pub mod store;
 pub mod tap;
 pub mod words;
 
-pub use manager::{OnChange, SessionManager};
+pub use manager::{is_app_session, OnChange, SessionManager, APP_CLIENT_ID, APP_SESSION_ID};
 pub use profile::{MqttVersion, Profile, Subscription, TransportKind};
 pub use tap::SessionTraffic;
 
@@ -179,6 +179,8 @@ pub struct SessionView {
     pub client_id: Option<String>,
     pub has_password: bool,
     pub subscriptions: Vec<SessionSubscription>,
+    /// The app's own session on the embedded broker (made by the app; not saved, not deleted).
+    pub app_session: bool,
 }
 
 /// All sessions, and where their settings and passwords are kept.

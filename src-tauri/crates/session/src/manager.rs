@@ -11,6 +11,9 @@ use crate::{
 };
 use crate::{store, words, SessionSubscription};
 use std::collections::HashMap;
+
+mod app_session;
+pub use app_session::{is_app_session, APP_CLIENT_ID, APP_SESSION_ID};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -129,9 +132,14 @@ impl SessionManager {
 
     fn persist(&self, inner: &mut Inner) {
         if let Some(path) = &self.path {
-            inner.warning = store::save(path, &inner.profiles)
-                .err()
-                .map(|e| e.to_string());
+            // The app's own session is made by the app at each start, never saved.
+            let saved: Vec<Profile> = inner
+                .profiles
+                .iter()
+                .filter(|p| !is_app_session(&p.id))
+                .cloned()
+                .collect();
+            inner.warning = store::save(path, &saved).err().map(|e| e.to_string());
         }
     }
 
@@ -166,6 +174,7 @@ impl SessionManager {
             client_id: running.map(|r| r.client_id().to_string()),
             has_password: self.secrets.has(&profile.id),
             subscriptions,
+            app_session: is_app_session(&profile.id),
         }
     }
 
@@ -235,6 +244,12 @@ impl SessionManager {
 
     /// Stops and forgets a session, its password included.
     pub fn delete(&self, id: &str) -> Result<(), SessionError> {
+        if is_app_session(id) {
+            return Err(SessionError::InvalidState(
+                "the app's own session cannot be deleted: it is there while the broker runs"
+                    .to_string(),
+            ));
+        }
         let mut inner = self.lock();
         let before = inner.profiles.len();
         inner.profiles.retain(|p| p.id != id);

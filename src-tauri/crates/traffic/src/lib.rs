@@ -9,11 +9,13 @@
 //! - [`history`]: bounded per-topic history and the global memory limit.
 //! - [`rates`]: exact per-second windows and compact per-topic rate estimates.
 //! - [`values`]: numbers read out of payloads, for value charts.
+//! - [`search`]: the filter's `payload:` part: last payloads searched, decoded forms too.
 //! - [`view`]: the tree flattened by what is expanded or filtered, served as row windows.
 //! - [`source`]: one source's whole model (tree, global rates, packet log, clients seen).
 
 pub mod history;
 pub mod rates;
+pub mod search;
 pub mod source;
 pub mod tree;
 

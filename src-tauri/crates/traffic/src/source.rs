@@ -123,6 +123,7 @@ pub struct SourceModel {
     limits: SourceLimits,
     /// When the last packet arrived (ms since the Unix epoch; 0: never).
     last_packet_ms: u64,
+    last_message_ms: u64,
 }
 
 fn millis(time: std::time::SystemTime) -> u64 {
@@ -143,6 +144,7 @@ impl SourceModel {
             notices: VecDeque::new(),
             limits,
             last_packet_ms: 0,
+            last_message_ms: 0,
         }
     }
 
@@ -154,6 +156,7 @@ impl SourceModel {
         let second = time_ms / 1000;
         let summary = &mut event.summary;
         if summary.kind == PacketKind::Publish {
+            self.last_message_ms = self.last_message_ms.max(time_ms);
             match event.direction {
                 Direction::Inbound => {
                     let payload = summary.payload.take().unwrap_or_default();
@@ -265,6 +268,12 @@ impl SourceModel {
     /// When the last packet arrived (ms since the Unix epoch; 0: never).
     pub fn last_packet_ms(&self) -> u64 {
         self.last_packet_ms
+    }
+
+    /// When the last PUBLISH arrived or left (ms since the Unix epoch; 0: never): what moves
+    /// the rates. Keep-alive pings and acknowledgements alone do not.
+    pub fn last_message_ms(&self) -> u64 {
+        self.last_message_ms
     }
 
     pub fn packets_total(&self) -> u64 {

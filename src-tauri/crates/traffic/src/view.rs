@@ -2,8 +2,10 @@
 //! windows of rows. The flattened order is cached until the tree grows or the view changes, so a
 //! frame costs only the rows on screen.
 
-use super::tree::{NodeId, TopicTree, ROOT};
+use super::search;
+use super::tree::{Node, NodeId, TopicTree, ROOT};
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 use workbench_wire::topic::{self, TopicError};
 
 /// What the tree shows.
@@ -15,12 +17,30 @@ pub enum TreeFilter {
     Substring(String),
     /// Topics matching this MQTT filter (`+` and `#`).
     Wildcard(String),
+    /// Topics the inner filter accepts whose last payload holds `text` (ASCII-lowercased); see
+    /// [`crate::search`].
+    Payload {
+        topic: Box<TreeFilter>,
+        text: String,
+    },
 }
 
 impl TreeFilter {
     /// Reads what a user typed: a text with `+` or `#` is a topic filter, any other a substring.
+    /// `payload:` starts a search of the last payloads: `home/# payload:on`, `payload:21.5`.
     pub fn parse(text: &str) -> Result<TreeFilter, TopicError> {
         let text = text.trim();
+        if let Some(at) = text.find(search::PAYLOAD_PREFIX) {
+            let needle = text[at + search::PAYLOAD_PREFIX.len()..].trim();
+            let topic = TreeFilter::parse(&text[..at])?;
+            if needle.is_empty() {
+                return Ok(topic);
+            }
+            return Ok(TreeFilter::Payload {
+                topic: Box::new(topic),
+                text: needle.to_ascii_lowercase(),
+            });
+        }
         if text.is_empty() {
             Ok(TreeFilter::All)
         } else if topic::has_wildcard(text) {
@@ -36,7 +56,27 @@ impl TreeFilter {
             TreeFilter::All => true,
             TreeFilter::Substring(text) => topic.contains(text.as_str()),
             TreeFilter::Wildcard(filter) => topic::matches(filter, topic),
+            TreeFilter::Payload { topic: inner, .. } => inner.accepts(topic),
         }
+    }
+
+    /// Whether the node's last payload passes (always, without a payload part).
+    fn accepts_payload(&self, topic: &str, node: &Node) -> bool {
+        match self {
+            TreeFilter::Payload { text, .. } => {
+                let payload = node
+                    .history
+                    .latest()
+                    .map_or(node.preview(), |m| &m.payload[..]);
+                search::payload_matches(topic, payload, text)
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether what it shows changes with payloads, not only with topics.
+    fn searches_payloads(&self) -> bool {
+        matches!(self, TreeFilter::Payload { .. })
     }
 }
 
@@ -60,17 +100,31 @@ pub struct Row {
     pub payload_len: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Flattened {
     structure_version: u64,
     view_version: u64,
+    /// The tree's message count, for a payload search (0 otherwise).
+    messages: u64,
     rows: Vec<NodeId>,
+    matches: Option<usize>,
+    /// When it was built, and how long that took.
+    scanned: Instant,
+    cost: Duration,
 }
+
+/// While a tree has at most this many nodes, new branches open as they arrive (unless the user
+/// closed them), so a topic published to a small tree shows without a click.
+pub const AUTO_EXPAND_MAX_NODES: usize = 200;
 
 /// What one viewer of a tree has expanded and filtered.
 #[derive(Debug, Default)]
 pub struct TreeView {
     expanded: HashSet<NodeId>,
+    /// Branches the user closed: never opened again by the small-tree rule.
+    collapsed: HashSet<NodeId>,
+    /// The tree's structure the small-tree rule last looked at.
+    auto_seen: Option<u64>,
     filter: TreeFilter,
     view_version: u64,
     cache: Option<Flattened>,
@@ -83,8 +137,10 @@ impl TreeView {
 
     pub fn set_expanded(&mut self, id: NodeId, expanded: bool) {
         let changed = if expanded {
+            self.collapsed.remove(&id);
             self.expanded.insert(id)
         } else {
+            self.collapsed.insert(id);
             self.expanded.remove(&id)
         };
         if changed {
@@ -97,12 +153,39 @@ impl TreeView {
             .ids()
             .filter(|id| tree.node(*id).is_some_and(|n| !n.children.is_empty()))
             .collect();
+        self.collapsed.clear();
+        self.auto_seen = None;
         self.view_version += 1;
     }
 
     pub fn collapse_all(&mut self) {
-        self.expanded.clear();
+        self.collapsed.extend(self.expanded.drain());
+        // Closing everything also keeps the small-tree rule from reopening what was never open.
+        self.auto_seen = Some(u64::MAX);
         self.view_version += 1;
+    }
+
+    /// Opens the branches a small tree gained since the last look (see [`AUTO_EXPAND_MAX_NODES`]).
+    fn open_new_branches(&mut self, tree: &TopicTree) {
+        let version = tree.structure_version();
+        if self.auto_seen == Some(u64::MAX) || self.auto_seen == Some(version) {
+            return;
+        }
+        self.auto_seen = Some(version);
+        if tree.len() > AUTO_EXPAND_MAX_NODES {
+            return;
+        }
+        let mut opened = false;
+        for id in tree.ids() {
+            if tree.node(id).is_some_and(|n| !n.children.is_empty())
+                && !self.collapsed.contains(&id)
+            {
+                opened |= self.expanded.insert(id);
+            }
+        }
+        if opened {
+            self.view_version += 1;
+        }
     }
 
     pub fn filter(&self) -> &TreeFilter {
@@ -118,15 +201,33 @@ impl TreeView {
 
     /// The flattened rows, rebuilt only when the tree or the view changed.
     fn flattened(&mut self, tree: &mut TopicTree) -> &[NodeId] {
+        self.open_new_branches(tree);
+        // A payload search is redone when messages came in, topics only when the tree changed;
+        // new messages alone rescan at once when the last scan was quick (under a millisecond),
+        // otherwise once it is ten of its own durations old: a search over many topics takes at
+        // most about a tenth of a core however fast messages come.
+        let messages = if self.filter.searches_payloads() {
+            tree.messages()
+        } else {
+            0
+        };
         let fresh = self.cache.as_ref().is_some_and(|c| {
-            c.structure_version == tree.structure_version() && c.view_version == self.view_version
+            c.structure_version == tree.structure_version()
+                && c.view_version == self.view_version
+                && (c.messages == messages
+                    || (c.cost >= Duration::from_millis(1) && c.scanned.elapsed() < c.cost * 10))
         });
         if !fresh {
-            let rows = self.flatten(tree);
+            let scanned = Instant::now();
+            let (rows, matches) = self.flatten(tree);
             self.cache = Some(Flattened {
                 structure_version: tree.structure_version(),
                 view_version: self.view_version,
+                messages,
                 rows,
+                matches,
+                scanned,
+                cost: scanned.elapsed(),
             });
         }
         self.cache
@@ -135,23 +236,30 @@ impl TreeView {
             .unwrap_or(&[])
     }
 
-    fn flatten(&self, tree: &mut TopicTree) -> Vec<NodeId> {
+    /// The rows, and with a filter how many topics matched it.
+    fn flatten(&self, tree: &mut TopicTree) -> (Vec<NodeId>, Option<usize>) {
         // With a filter, only matching topics and their ancestors show, all expanded.
+        let mut matches = None;
         let visible: Option<HashSet<NodeId>> = match &self.filter {
             TreeFilter::All => None,
             filter => {
                 let mut visible = HashSet::new();
+                let mut matched = 0;
                 let ids: Vec<NodeId> = tree.ids().collect();
                 for id in ids {
-                    if tree.node(id).is_some_and(|n| n.own_count > 0)
-                        && filter.accepts(&tree.topic_of(id))
-                    {
+                    let Some(node) = tree.node(id).filter(|n| n.own_count > 0) else {
+                        continue;
+                    };
+                    let topic = tree.topic_of(id);
+                    if filter.accepts(&topic) && filter.accepts_payload(&topic, node) {
+                        matched += 1;
                         let mut at = id;
                         while at != ROOT && visible.insert(at) {
                             at = tree.node(at).map_or(ROOT, |n| n.parent);
                         }
                     }
                 }
+                matches = Some(matched);
                 Some(visible)
             }
         };
@@ -177,7 +285,12 @@ impl TreeView {
                 }
             }
         }
-        rows
+        (rows, matches)
+    }
+
+    /// With a filter, how many topics matched it when the rows were last built.
+    pub fn matches(&self) -> Option<usize> {
+        self.cache.as_ref().and_then(|c| c.matches)
     }
 
     /// How many rows the view has.
@@ -284,6 +397,7 @@ mod tests {
     fn expanding_reveals_sorted_children() {
         let mut tree = tree_with(&["b/2", "a/1", "b/1", "c"]);
         let mut view = TreeView::default();
+        view.collapse_all();
         assert_eq!(names(&view.rows(&mut tree, 0, 10, 0)), ["a", "b", "c"]);
         let b = tree.find("b").unwrap();
         view.set_expanded(b, true);
@@ -296,6 +410,90 @@ mod tests {
         assert_eq!(view.row_count(&mut tree), 3);
         view.expand_all(&tree);
         assert_eq!(view.row_count(&mut tree), 6);
+    }
+
+    #[test]
+    fn a_small_tree_opens_new_branches_but_not_the_ones_closed() {
+        let mut tree = tree_with(&["plant/line1/temp"]);
+        let mut view = TreeView::default();
+        assert_eq!(
+            names(&view.rows(&mut tree, 0, 10, 0)),
+            ["plant", " line1", "  temp"]
+        );
+        let line1 = tree.find("plant/line1").unwrap();
+        view.set_expanded(line1, false);
+        for (i, topic) in ["plant/line1/speed", "plant/line2/deep/er/temp"]
+            .iter()
+            .enumerate()
+        {
+            tree.record(&Incoming {
+                topic,
+                payload: b"p",
+                qos: 0,
+                retain: false,
+                time_ms: 10 + i as u64,
+            });
+        }
+        assert_eq!(
+            names(&view.rows(&mut tree, 0, 10, 0)),
+            ["plant", " line1", " line2", "  deep", "   er", "    temp"]
+        );
+    }
+
+    #[test]
+    fn a_large_tree_keeps_new_branches_closed() {
+        let topics: Vec<String> = (0..AUTO_EXPAND_MAX_NODES)
+            .map(|i| format!("many/{i}"))
+            .collect();
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let mut tree = tree_with(&refs);
+        let mut view = TreeView::default();
+        // Past the limit: nothing opens by itself.
+        assert_eq!(names(&view.rows(&mut tree, 0, 10, 0)), ["many"]);
+        tree.record(&Incoming {
+            topic: "other/x",
+            payload: b"p",
+            qos: 0,
+            retain: false,
+            time_ms: 1,
+        });
+        assert_eq!(names(&view.rows(&mut tree, 0, 10, 0)), ["many", "other"]);
+    }
+
+    #[test]
+    fn a_payload_search_follows_the_last_message_of_each_topic() {
+        let mut tree = TopicTree::new(HistoryLimits::default());
+        let publish = |tree: &mut TopicTree, topic: &str, payload: &[u8]| {
+            tree.record(&Incoming {
+                topic,
+                payload,
+                qos: 0,
+                retain: false,
+                time_ms: 1,
+            })
+        };
+        publish(&mut tree, "home/kitchen/state", b"{\"mode\": \"ON\"}");
+        publish(&mut tree, "home/hall/state", b"off");
+        publish(&mut tree, "office/state", b"on");
+        let mut view = TreeView::default();
+        view.set_filter(TreeFilter::parse("home/# payload: on").unwrap());
+        assert_eq!(
+            names(&view.rows(&mut tree, 0, 10, 0)),
+            ["home", " kitchen", "  state"]
+        );
+        assert_eq!(view.matches(), Some(1));
+        // A new last message moves the search, though no topic was added.
+        publish(&mut tree, "home/hall/state", b"on again");
+        assert_eq!(view.row_count(&mut tree), 5);
+        assert_eq!(view.matches(), Some(2));
+        view.set_filter(TreeFilter::parse("payload:nothing").unwrap());
+        assert_eq!((view.row_count(&mut tree), view.matches()), (0, Some(0)));
+        view.set_filter(TreeFilter::parse("office payload:").unwrap());
+        assert_eq!(view.filter(), &TreeFilter::Substring("office".into()));
+        view.set_filter(TreeFilter::All);
+        view.row_count(&mut tree);
+        assert_eq!(view.matches(), None);
+        assert!(TreeFilter::parse("home/#/x payload:on").is_err());
     }
 
     #[test]

@@ -5,7 +5,12 @@ import { brokerMessages } from '../broker/messages';
 import { chartMessages } from '../charts/messages';
 import { errorMessages } from './errors';
 import { sessionMessages } from '../session/messages';
+import { shellMessages } from '../shell/messages';
 import { trafficMessages } from '../traffic/messages';
+import { teachMessages } from '../teach/messages';
+import { decodeMessages } from '../decode/messages';
+import { toolsMessages } from '../tools/messages';
+import { captureMessages } from '../capture/messages';
 
 export const catalogs: Record<string, Catalog> = {
   app: appMessages,
@@ -13,7 +18,12 @@ export const catalogs: Record<string, Catalog> = {
   charts: chartMessages,
   errors: errorMessages,
   session: sessionMessages,
+  shell: shellMessages,
   traffic: trafficMessages,
+  teach: teachMessages,
+  decode: decodeMessages,
+  tools: toolsMessages,
+  capture: captureMessages,
 };
 
 for (const catalog of Object.values(catalogs)) register(catalog);

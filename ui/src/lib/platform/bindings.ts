@@ -14,6 +14,10 @@ export const commands = {
 	 *  path written. `data` is base64, so large payloads cross IPC as one string, not a number array.
 	 */
 	saveToDownloads: (fileName: string, data: string) => typedError<string, IpcError>(__TAURI_INVOKE("save_to_downloads", { fileName, data })),
+	/**  The app's preferences. */
+	preferencesGet: () => __TAURI_INVOKE<PreferencesView_Serialize>("preferences_get"),
+	/**  Checks and saves the app's preferences. */
+	preferencesSet: (preferences: Preferences_Deserialize) => typedError<PreferencesView_Serialize, IpcError>(__TAURI_INVOKE("preferences_set", { preferences })),
 	/**  The broker's state and address. */
 	brokerStatus: () => typedError<BrokerStatus_Serialize, IpcError>(__TAURI_INVOKE("broker_status")),
 	/**  Starts (or restarts) the broker, with new settings when given. */
@@ -27,7 +31,7 @@ export const commands = {
 	 *  the viewer's id, which the other view commands name. The viewer belongs to the calling
 	 *  window, and closes with it at the latest.
 	 */
-	trafficWatch: (source: SourceId, channel: Channel<TrafficFrame>) => __TAURI_INVOKE<number>("traffic_watch", { source, channel }),
+	trafficWatch: (source: SourceId, channel: Channel<TrafficFrame_Deserialize>) => __TAURI_INVOKE<number>("traffic_watch", { source, channel }),
 	/**  Closes a viewer (its pane or window went away). */
 	trafficUnwatch: (viewer: number) => __TAURI_INVOKE<void>("traffic_unwatch", { viewer }),
 	/**
@@ -81,6 +85,23 @@ export const commands = {
 	 *  legend, in the UI's language.
 	 */
 	trafficValueChart: (source: SourceId, node: number, pointer: string, dark: boolean, width: number, height: number, utcOffsetMinutes: number, label: string) => typedError<ValueChartImage, IpcError>(__TAURI_INVOKE("traffic_value_chart", { source, node, pointer, dark, width, height, utcOffsetMinutes, label })),
+	/**
+	 *  A page of `source`'s packets of `clients` (all when empty), oldest first: the newest
+	 *  `count`, those before serial `before` (scrolling back), or those after serial `after`
+	 *  (following live).
+	 */
+	teachSequence: (source: SourceId, clients: string[], before: number | null, after: number | null, count: number) => __TAURI_INVOKE<SequencePage_Serialize>("teach_sequence", { source, clients, before, after, count }),
+	/**
+	 *  The embedded broker's messages routed after serial `after` (0: the latest kept), at most
+	 *  `limit`, the newest when more (the map samples at high rates).
+	 */
+	teachRouted: (after: number, limit: number) => __TAURI_INVOKE<RoutedPage>("teach_routed", { after, limit }),
+	/**  What became of one routed message at every client the broker knows, and why. */
+	teachExplain: (serial: number) => typedError<RoutingExplanation_Serialize, IpcError>(__TAURI_INVOKE("teach_explain", { serial })),
+	/**  For the latest `limit` messages, newest first, what became of each at `client_id`. */
+	teachWhyNot: (clientId: string, limit: number) => __TAURI_INVOKE<RoutingExplanation_Serialize[]>("teach_why_not", { clientId, limit }),
+	/**  The topics and clients of `source` ranked by messages (or bytes) over 10 s and 60 s. */
+	teachBusy: (source: SourceId, byBytes: boolean) => __TAURI_INVOKE<BusyReport>("teach_busy", { source, byBytes }),
 	/**  Every session, and where profiles and passwords are kept. */
 	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
 	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
@@ -105,11 +126,70 @@ export const commands = {
 	/**  Checks a payload as the composer has it (JSON validity, hex, base64) and returns its size. */
 	sessionCheckPayload: (payload: PayloadInput) => typedError<number, IpcError>(__TAURI_INVOKE("session_check_payload", { payload })),
 	/**
-	 *  Opens a new window showing `source` (it may then choose any other source itself), sized like
-	 *  the main window and titled after it with its number. An unknown session is refused
-	 *  (`NotFound`) before any window opens.
+	 *  Opens a new window showing `source` (it may then choose any other source itself), on `view`
+	 *  when given (a tab's id: `packets`, `sequence`...), sized like the main window and titled after
+	 *  it with its number. An unknown session is refused (`NotFound`) before any window opens; a view
+	 *  name that is not a plain id (letters, digits, dashes, at most 32) is refused too.
 	 */
-	windowOpen: (source: SourceId) => typedError<null, IpcError>(__TAURI_INVOKE("window_open", { source })),
+	windowOpen: (source: SourceId, view: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("window_open", { source, view })),
+	/**  Every reading that fits one message (`payload` in Base64, as the inspector has it). */
+	decodePayload: (source: SourceId, topic: string, payload: string) => typedError<DecodedPayload_Serialize, IpcError>(__TAURI_INVOKE("decode_payload", { source, topic, payload })),
+	/**
+	 *  The Sparkplug B groups, edge nodes, devices, host applications and flagged messages of a
+	 *  source.
+	 */
+	decodeSparkplugState: (source: SourceId) => __TAURI_INVOKE<StateView_Serialize>("decode_sparkplug_state", { source }),
+	/**  A source's Protobuf schema settings and the message types they define. */
+	decodeSchema: (source: SourceId) => __TAURI_INVOKE<SchemaView_Serialize>("decode_schema", { source }),
+	/**  Sets (and saves) a source's Protobuf schema settings. */
+	decodeSetSchema: (source: SourceId, config: SchemaConfig_Deserialize) => typedError<SchemaView_Serialize, IpcError>(__TAURI_INVOKE("decode_set_schema", { source, config })),
+	/**
+	 *  `json` encoded as `message_type` with the source's schema, in Base64 (the composer publishes
+	 *  it as a Base64 payload).
+	 */
+	decodeEncodeProtobuf: (source: SourceId, messageType: string, json: string) => typedError<string, IpcError>(__TAURI_INVOKE("decode_encode_protobuf", { source, messageType, json })),
+	captureRecordings: () => __TAURI_INVOKE<Recordings>("capture_recordings"),
+	/**
+	 *  Starts recording `source`: what clients publish to the embedded broker, or what a session's
+	 *  broker delivers for its subscriptions (`filters`: narrower, when given); its size and count
+	 *  are pushed on `status` until it stops.
+	 */
+	captureRecordStart: (source: SourceId, filters: string[], status: Channel<RecordingStatus_Deserialize>) => typedError<RecordingStatus_Serialize, IpcError>(__TAURI_INVOKE("capture_record_start", { source, filters, status })),
+	captureRecordStop: () => typedError<RecordingStatus_Serialize, IpcError>(__TAURI_INVOKE("capture_record_stop")),
+	/**  Starts replaying the file at `path` to `target`; progress is pushed on `progress`. */
+	captureReplayStart: (path: string, target: ReplayTarget, settings: ReplaySettings_Deserialize, progress: Channel<ReplayProgress_Deserialize>) => typedError<ReplayProgress_Serialize, IpcError>(__TAURI_INVOKE("capture_replay_start", { path, target, settings, progress })),
+	captureReplayControl: (command: ReplayCommand) => typedError<null, IpcError>(__TAURI_INVOKE("capture_replay_control", { command })),
+	captureLibrary: () => __TAURI_INVOKE<Library_Serialize>("capture_library"),
+	captureCollectionAdd: (name: string) => typedError<Library_Serialize, IpcError>(__TAURI_INVOKE("capture_collection_add", { name })),
+	captureCollectionDelete: (collection: string) => typedError<Library_Serialize, IpcError>(__TAURI_INVOKE("capture_collection_delete", { collection })),
+	/**  Saves a message into a collection (replacing the one with its id). */
+	captureMessageSave: (collection: string, message: SavedMessage_Deserialize) => typedError<Library_Serialize, IpcError>(__TAURI_INVOKE("capture_message_save", { collection, message })),
+	captureMessageDelete: (collection: string, message: string) => typedError<Library_Serialize, IpcError>(__TAURI_INVOKE("capture_message_delete", { collection, message })),
+	/**  Moves a message to `index` within its collection (dragged). */
+	captureMessageMove: (collection: string, message: string, index: number) => typedError<Library_Serialize, IpcError>(__TAURI_INVOKE("capture_message_move", { collection, message, index })),
+	/**  Sends a saved message through a session; returns the bytes sent. */
+	captureMessageSend: (collection: string, message: string, session: string) => typedError<number, IpcError>(__TAURI_INVOKE("capture_message_send", { collection, message, session })),
+	/**  The whole library as one file's text (the panel saves it to Downloads). */
+	captureLibraryExport: () => __TAURI_INVOKE<string>("capture_library_export"),
+	/**
+	 *  Adds the collections of a library file's text; returns the library and how many messages
+	 *  were added.
+	 */
+	captureLibraryImport: (text: string) => typedError<[Library_Serialize, number], IpcError>(__TAURI_INVOKE("capture_library_import", { text })),
+	/**  Imports a capture file (a recording or a peer's export) into a source's history. */
+	captureImport: (source: SourceId, path: string) => typedError<ImportSummary, IpcError>(__TAURI_INVOKE("capture_import", { source, path })),
+	toolsSimExamples: () => __TAURI_INVOKE<ExampleFile[]>("tools_sim_examples"),
+	/**  What a simulator file will do, or its problems (each with its line and field). */
+	toolsSimCheck: (text: string) => typedError<Summary, IpcError>(__TAURI_INVOKE("tools_sim_check", { text })),
+	/**  Starts the simulator `text` describes against `url` (the embedded broker when none). */
+	toolsSimStart: (text: string, url: string | null, updates: Channel<SimUpdate>) => typedError<Summary, IpcError>(__TAURI_INVOKE("tools_sim_start", { text, url, updates })),
+	toolsSimStop: () => typedError<SimStats, IpcError>(__TAURI_INVOKE("tools_sim_stop")),
+	/**
+	 *  Starts a load test against `url` (the embedded broker when none); progress, then the final
+	 *  report (`running: false`), is pushed on `progress`.
+	 */
+	toolsBenchStart: (settings: BenchSettings_Deserialize, url: string | null, progress: Channel<BenchStats_Deserialize>) => typedError<BenchStats_Serialize, IpcError>(__TAURI_INVOKE("tools_bench_start", { settings, url, progress })),
+	toolsBenchStop: () => typedError<BenchStats_Serialize, IpcError>(__TAURI_INVOKE("tools_bench_stop")),
 };
 
 /** Events */
@@ -130,6 +210,94 @@ export type AppInfo = {
 	tauriVersion: string,
 	os: string,
 	arch: string,
+};
+
+/**  A load test as the Bench panel sets it. */
+export type BenchSettings = BenchSettings_Serialize | BenchSettings_Deserialize;
+
+/**  A load test as the Bench panel sets it. */
+export type BenchSettings_Deserialize = {
+	/**  `conn`, `pub` or `sub`. */
+	mode: string,
+	clients: number,
+	connectRate: number | null,
+	/**  Messages per second per publisher; 0: as fast as possible. */
+	rate: number | null,
+	size: number,
+	qos: number,
+	topic: string,
+	subscribers: number,
+	/**  Messages per publisher (none: by duration). */
+	count?: number | null,
+	durationS?: number | null,
+	mqtt5: boolean,
+};
+
+/**  A load test as the Bench panel sets it. */
+export type BenchSettings_Serialize = {
+	/**  `conn`, `pub` or `sub`. */
+	mode: string,
+	clients: number,
+	connectRate: number | null,
+	/**  Messages per second per publisher; 0: as fast as possible. */
+	rate: number | null,
+	size: number,
+	qos: number,
+	topic: string,
+	subscribers: number,
+	/**  Messages per publisher (none: by duration). */
+	count: number | null,
+	durationS: number | null,
+	mqtt5: boolean,
+};
+
+/**  A run's progress and, once it ended, its report (numbers as f64 for the UI's bindings). */
+export type BenchStats = BenchStats_Serialize | BenchStats_Deserialize;
+
+/**  A run's progress and, once it ended, its report (numbers as f64 for the UI's bindings). */
+export type BenchStats_Deserialize = {
+	mode: Mode,
+	clients: number | null,
+	connected: number | null,
+	/**  Connections per second, from the first to the last connection. */
+	connectRate: number | null,
+	connectTime: Percentiles,
+	sent: number | null,
+	acked: number | null,
+	received: number | null,
+	/**  Publishes per second since the first one. */
+	sendRate: number | null,
+	/**  Deliveries per second, from the first publish to the last delivery. */
+	receiveRate: number | null,
+	latency: Percentiles,
+	errors: ErrorCount[],
+	elapsedMs: number | null,
+	/**  0 to 1, by count or by time; `null` when neither is set. */
+	progress?: number | null,
+	running: boolean,
+};
+
+/**  A run's progress and, once it ended, its report (numbers as f64 for the UI's bindings). */
+export type BenchStats_Serialize = {
+	mode: Mode,
+	clients: number | null,
+	connected: number | null,
+	/**  Connections per second, from the first to the last connection. */
+	connectRate: number | null,
+	connectTime: Percentiles,
+	sent: number | null,
+	acked: number | null,
+	received: number | null,
+	/**  Publishes per second since the first one. */
+	sendRate: number | null,
+	/**  Deliveries per second, from the first publish to the last delivery. */
+	receiveRate: number | null,
+	latency: Percentiles,
+	errors: ErrorCount[],
+	elapsedMs: number | null,
+	/**  0 to 1, by count or by time; `null` when neither is set. */
+	progress: number | null,
+	running: boolean,
 };
 
 /**
@@ -259,6 +427,29 @@ export type BrokerUser = {
 	password: string,
 };
 
+/**  One topic's or client's traffic. */
+export type BusyEntry = {
+	name: string,
+	/**  Messages per second over the short window, and over the long one. */
+	rateShort: number,
+	rateLong: number,
+	/**  Payload bytes per second over the short and the long window. */
+	bytesShort: number,
+	bytesLong: number,
+};
+
+/**  The rankings. */
+export type BusyReport = {
+	/**
+	 *  Seconds the short and the long rates were measured over (less than 10 and 60 when the
+	 *  log holds less, or nothing happened before).
+	 */
+	shortSeconds: number,
+	longSeconds: number,
+	topics: BusyEntry[],
+	clients: BusyEntry[],
+};
+
 /**  The words on a chart, in the UI's language. */
 export type ChartLabels = {
 	/**  Title of the source-wide chart. */
@@ -299,6 +490,44 @@ export type ClientView = {
 /**  The broker's clients (connected, subscribed, left). */
 export type ClientsChanged = ClientView[];
 
+/**  A named, ordered group of saved messages. */
+export type Collection = Collection_Serialize | Collection_Deserialize;
+
+/**  A named, ordered group of saved messages. */
+export type Collection_Deserialize = {
+	id?: string,
+	name: string,
+	messages?: SavedMessage_Deserialize[],
+};
+
+/**  A named, ordered group of saved messages. */
+export type Collection_Serialize = {
+	id: string,
+	name: string,
+	messages: SavedMessage_Serialize[],
+};
+
+export type CompressedReading = CompressedReading_Serialize | CompressedReading_Deserialize;
+
+export type CompressedReading_Deserialize = {
+	compression: Compression,
+	/**  The inflated bytes, Base64 (the UI reads them with its own decoders). */
+	inflated?: string | null,
+	inflatedBytes?: number | null,
+	error?: string | null,
+};
+
+export type CompressedReading_Serialize = {
+	compression: Compression,
+	/**  The inflated bytes, Base64 (the UI reads them with its own decoders). */
+	inflated: string | null,
+	inflatedBytes: number | null,
+	error: string | null,
+};
+
+/**  How a payload is compressed. */
+export type Compression = "gzip" | "zlib" | "deflate";
+
 /**  Where a session's connection is. */
 export type ConnectionState = ConnectionState_Serialize | ConnectionState_Deserialize;
 
@@ -332,12 +561,61 @@ answer: BrokerAnswer | null } |
 /**  Stopped for a reason retrying cannot fix (bad credentials, TLS trust, protocol). */
 { state: "Failed"; code: ErrorCode; reason: string; answer: BrokerAnswer | null };
 
+/**  Every reading of one message that fits it. */
+export type DecodedPayload = DecodedPayload_Serialize | DecodedPayload_Deserialize;
+
+/**  Every reading of one message that fits it. */
+export type DecodedPayload_Deserialize = {
+	/**  On `spBv1.0/` topics only. */
+	sparkplug?: SparkplugReading_Deserialize | null,
+	/**  When a mapping names a type for the topic. */
+	protobuf?: ProtobufReading_Deserialize | null,
+	/**  When the payload is gzip or zlib. */
+	compressed?: CompressedReading_Deserialize | null,
+};
+
+/**  Every reading of one message that fits it. */
+export type DecodedPayload_Serialize = {
+	/**  On `spBv1.0/` topics only. */
+	sparkplug: SparkplugReading_Serialize | null,
+	/**  When a mapping names a type for the topic. */
+	protobuf: ProtobufReading_Serialize | null,
+	/**  When the payload is gzip or zlib. */
+	compressed: CompressedReading_Serialize | null,
+};
+
 /**  Which way a packet travelled, seen from the source that reports it (the broker or a session). */
 export type Direction = 
 /**  Into the source: from a client to the broker, or from a broker to a session. */
 "Inbound" | 
 /**  Out of the source: from the broker to a client, or from a session to its broker. */
 "Outbound";
+
+export type EndpointView = EndpointView_Serialize | EndpointView_Deserialize;
+
+export type EndpointView_Deserialize = {
+	id: string,
+	presence: Presence,
+	reason?: OfflineReason | null,
+	births: number,
+	deaths: number,
+	beforeBirth: number,
+	/**  Metrics its BIRTH announced. */
+	metrics: number,
+	lastMs: number,
+};
+
+export type EndpointView_Serialize = {
+	id: string,
+	presence: Presence,
+	reason: OfflineReason | null,
+	births: number,
+	deaths: number,
+	beforeBirth: number,
+	/**  Metrics its BIRTH announced. */
+	metrics: number,
+	lastMs: number,
+};
 
 /**  What kind of failure happened, as the UI needs to know it. */
 export type ErrorCode = 
@@ -366,10 +644,107 @@ export type ErrorCode =
 /**  A bug or an unexpected condition inside the app. */
 "Internal";
 
+/**  One error reason and how often it happened. */
+export type ErrorCount = {
+	reason: string,
+	count: number | null,
+};
+
+/**  A built-in simulator file. */
+export type ExampleFile = {
+	name: string,
+	text: string,
+};
+
+export type GroupView = GroupView_Serialize | GroupView_Deserialize;
+
+export type GroupView_Deserialize = {
+	name: string,
+	nodes: NodeView_Deserialize[],
+};
+
+export type GroupView_Serialize = {
+	name: string,
+	nodes: NodeView_Serialize[],
+};
+
+export type HostView = {
+	id: string,
+	online: boolean,
+	timeMs: number,
+};
+
+/**  What an import did. */
+export type ImportSummary = {
+	/**  The format recognised, in words. */
+	format: string,
+	messages: number,
+	problems: Problems,
+};
+
 /**  An error as the UI receives it: a code to act on and a sentence to show. */
 export type IpcError = {
 	code: ErrorCode,
 	message: string,
+};
+
+/**  One flagged message. */
+export type Issue = Issue_Serialize | Issue_Deserialize;
+
+/**  What the tracker flags. */
+export type IssueCode = 
+/**  `seq` is not one more than the last (`expected`, `got`). */
+"seq-gap" | 
+/**  A message of the edge node has no `seq`. */
+"missing-seq" | 
+/**  An NBIRTH without the `bdSeq` metric. */
+"missing-bd-seq" | 
+/**  An NDEATH whose `bdSeq` (`got`) is not the BIRTH's (`expected`): stale, ignored. */
+"stale-death" | 
+/**  Data (or a DBIRTH) while the edge node or device has no BIRTH. */
+"before-birth" | 
+/**  A metric by an alias the BIRTH never announced (`got`). */
+"unknown-alias" | 
+/**  A topic in the namespace that is not a Sparkplug topic. */
+"bad-topic" | 
+/**  A payload that does not decode. */
+"bad-payload";
+
+/**  One flagged message. */
+export type Issue_Deserialize = {
+	timeMs: number,
+	topic: string,
+	code: IssueCode,
+	expected?: number | null,
+	got?: number | null,
+	/**  The decoder's reason, for bad topics and payloads. */
+	detail?: string | null,
+};
+
+/**  One flagged message. */
+export type Issue_Serialize = {
+	timeMs: number,
+	topic: string,
+	code: IssueCode,
+	expected: number | null,
+	got: number | null,
+	/**  The decoder's reason, for bad topics and payloads. */
+	detail: string | null,
+};
+
+/**  The whole library, as the file holds it and the UI shows it. */
+export type Library = Library_Serialize | Library_Deserialize;
+
+/**  The whole library, as the file holds it and the UI shows it. */
+export type Library_Deserialize = {
+	version?: number,
+	collections?: Collection_Deserialize[],
+};
+
+/**  The whole library, as the file holds it and the UI shows it. */
+export type Library_Serialize = {
+	version: number,
+	collections: Collection_Serialize[],
 };
 
 /**  Every limit but the maximum packet size (which the settings carry on their own). */
@@ -429,6 +804,12 @@ export type LimitsView_Serialize = {
 	failedLoginDelaySecs: number,
 };
 
+/**  What a Sparkplug topic says a message is. */
+export type MessageKind = "NBIRTH" | "NDEATH" | "NDATA" | "NCMD" | "DBIRTH" | "DDEATH" | "DDATA" | "DCMD" | "STATE";
+
+/**  How a message came to be. */
+export type MessageOrigin = "Client" | "Will" | "Broker";
+
 /**  MQTT 5 properties of a PUBLISH or of a will message. */
 export type MessageProperties = MessageProperties_Serialize | MessageProperties_Deserialize;
 
@@ -462,12 +843,82 @@ export type MessageProperties_Serialize = {
 	willDelay: number | null,
 };
 
+/**  One metric, as the table shows it. */
+export type MetricRow = MetricRow_Serialize | MetricRow_Deserialize;
+
+/**  One metric, as the table shows it. */
+export type MetricRow_Deserialize = {
+	/**  The metric's name; when only an alias came, the name the BIRTH gave that alias. */
+	name?: string | null,
+	alias?: number | null,
+	/**  The name came from the BIRTH (the message carried the alias alone). */
+	nameFromBirth: boolean,
+	/**  The message used an alias the BIRTH never announced (or no BIRTH was seen). */
+	unknownAlias: boolean,
+	datatype: string,
+	value: string,
+	isNull: boolean,
+	isHistorical: boolean,
+	isTransient: boolean,
+	timestamp?: number | null,
+	/**  Property set pairs, e.g. `Quality: 192`. */
+	properties: ([string, string])[],
+};
+
+/**  One metric, as the table shows it. */
+export type MetricRow_Serialize = {
+	/**  The metric's name; when only an alias came, the name the BIRTH gave that alias. */
+	name: string | null,
+	alias: number | null,
+	/**  The name came from the BIRTH (the message carried the alias alone). */
+	nameFromBirth: boolean,
+	/**  The message used an alias the BIRTH never announced (or no BIRTH was seen). */
+	unknownAlias: boolean,
+	datatype: string,
+	value: string,
+	isNull: boolean,
+	isHistorical: boolean,
+	isTransient: boolean,
+	timestamp: number | null,
+	/**  Property set pairs, e.g. `Quality: 192`. */
+	properties: ([string, string])[],
+};
+
+/**  The kind of load. */
+export type Mode = 
+/**  Open connections and hold them. */
+"conn" | 
+/**  Publish (with subscribers measuring latency). */
+"pub" | 
+/**  Subscribe and measure. */
+"sub";
+
 /**  MQTT protocol version a session speaks. */
 export type MqttVersion = 
 /**  MQTT 3.1.1 */
 "V311" | 
 /**  MQTT 5.0 */
 "V5";
+
+export type NodeView = NodeView_Serialize | NodeView_Deserialize;
+
+export type NodeView_Deserialize = {
+	node: EndpointView_Deserialize,
+	bdSeq?: number | null,
+	lastSeq?: number | null,
+	seqGaps: number,
+	clientId?: string | null,
+	devices: EndpointView_Deserialize[],
+};
+
+export type NodeView_Serialize = {
+	node: EndpointView_Serialize,
+	bdSeq: number | null,
+	lastSeq: number | null,
+	seqGaps: number,
+	clientId: string | null,
+	devices: EndpointView_Serialize[],
+};
 
 export type NoticeKind = "Connected" | "Refused" | "Subscribed" | "Unsubscribed" | "Disconnected";
 
@@ -491,6 +942,15 @@ export type NoticeView_Serialize = {
 	remote: string | null,
 	detail: string,
 };
+
+/**  Why an edge node or device went offline. */
+export type OfflineReason = 
+/**  Its DEATH message. */
+"death" | 
+/**  Its edge node's NDEATH. */
+"node-death" | 
+/**  The edge node's MQTT connection closed (its will, the NDEATH, fires then). */
+"connection-lost";
 
 /**  Where an export was saved and how many packets it holds. */
 export type PacketExport = {
@@ -603,6 +1063,9 @@ export type PasswordStorage =
 /**  Memory only: no keychain answered, so they are forgotten when the app quits. */
 "SessionOnly";
 
+/**  How a saved payload is written (as in the composer). */
+export type PayloadFormat = "text" | "json" | "hex" | "base64";
+
 /**  A payload and the format it was written in. */
 export type PayloadInput = 
 /**  Sent as its UTF-8 bytes. */
@@ -613,6 +1076,88 @@ export type PayloadInput =
 { format: "hex"; data: string } | 
 /**  Standard or URL-safe base64, padding optional. */
 { format: "base64"; data: string };
+
+/**  Latency percentiles, in milliseconds. */
+export type Percentiles = {
+	count: number | null,
+	p50: number | null,
+	p90: number | null,
+	p99: number | null,
+	p999: number | null,
+	max: number | null,
+};
+
+/**  What the settings page edits. */
+export type Preferences = Preferences_Serialize | Preferences_Deserialize;
+
+/**  The preferences, their defaults (for "reset"), and what the user should know. */
+export type PreferencesView = PreferencesView_Serialize | PreferencesView_Deserialize;
+
+/**  The preferences, their defaults (for "reset"), and what the user should know. */
+export type PreferencesView_Deserialize = {
+	preferences: Preferences_Deserialize,
+	defaults: Preferences_Deserialize,
+	/**  The settings file could not be used (it was kept aside). */
+	note?: string | null,
+	/**  Where exports go when no folder is chosen (the Downloads folder), if known. */
+	defaultDownloads?: string | null,
+};
+
+/**  The preferences, their defaults (for "reset"), and what the user should know. */
+export type PreferencesView_Serialize = {
+	preferences: Preferences_Serialize,
+	defaults: Preferences_Serialize,
+	/**  The settings file could not be used (it was kept aside). */
+	note: string | null,
+	/**  Where exports go when no folder is chosen (the Downloads folder), if known. */
+	defaultDownloads: string | null,
+};
+
+/**  What the settings page edits. */
+export type Preferences_Deserialize = {
+	/**  Start the embedded broker when the app starts. */
+	startBroker?: boolean,
+	/**  Messages kept per topic (the inspector's history). */
+	historyPerTopic?: number,
+	/**  History kept per source, in MB, all topics together. */
+	historyTotalMb?: number,
+	/**  Packets kept in each source's packet log. */
+	packetLog?: number,
+	/**  Where exports are saved (none: the user's Downloads folder). */
+	downloads?: string | null,
+};
+
+/**  What the settings page edits. */
+export type Preferences_Serialize = {
+	/**  Start the embedded broker when the app starts. */
+	startBroker: boolean,
+	/**  Messages kept per topic (the inspector's history). */
+	historyPerTopic: number,
+	/**  History kept per source, in MB, all topics together. */
+	historyTotalMb: number,
+	/**  Packets kept in each source's packet log. */
+	packetLog: number,
+	/**  Where exports are saved (none: the user's Downloads folder). */
+	downloads: string | null,
+};
+
+/**  Online, offline, or not known yet (data seen, never a BIRTH). */
+export type Presence = "unknown" | "online" | "offline";
+
+/**  One thing wrong in a file. */
+export type Problem = {
+	/**  1-based line where the broken entry starts. */
+	line: number,
+	reason: string,
+};
+
+/**  Everything wrong in a file, counted. */
+export type Problems = {
+	/**  Entries that could not be read. */
+	count: number,
+	/**  The first [`PROBLEMS_KEPT`] of them. */
+	first: Problem[],
+};
 
 /**  A saved connection. */
 export type Profile = Profile_Serialize | Profile_Deserialize;
@@ -679,6 +1224,22 @@ export type Profile_Serialize = {
 	subscriptions: Subscription_Serialize[],
 };
 
+export type ProtobufReading = ProtobufReading_Serialize | ProtobufReading_Deserialize;
+
+export type ProtobufReading_Deserialize = {
+	messageType: string,
+	/**  The message as pretty JSON. */
+	json?: string | null,
+	error?: string | null,
+};
+
+export type ProtobufReading_Serialize = {
+	messageType: string,
+	/**  The message as pretty JSON. */
+	json: string | null,
+	error: string | null,
+};
+
 /**  A message to publish. */
 export type PublishRequest = PublishRequest_Serialize | PublishRequest_Deserialize;
 
@@ -700,6 +1261,161 @@ export type PublishRequest_Serialize = {
 	properties: MessageProperties_Serialize,
 };
 
+export type Receiver = {
+	clientId: string,
+	qos: number,
+	/**  Sent to a connected client (false: queued offline, or not delivered by a limit). */
+	sent: boolean,
+};
+
+/**  A recording file as the UI lists it. */
+export type RecordingFile = {
+	name: string,
+	path: string,
+	bytes: number,
+	modifiedMs: number,
+};
+
+/**  A recording's state as a front end shows it. */
+export type RecordingStatus = RecordingStatus_Serialize | RecordingStatus_Deserialize;
+
+/**  A recording's state as a front end shows it. */
+export type RecordingStatus_Deserialize = {
+	path: string,
+	/**  Messages written to the file. */
+	messages: number,
+	/**  Bytes written to the file. */
+	bytes: number,
+	/**  Messages lost because the writer could not keep up (the queue was full). */
+	dropped: number,
+	startedMs: number,
+	/**  False once stopped, by request or by a failed write. */
+	running: boolean,
+	/**  Why it stopped on its own (a full disk...), in words. */
+	error?: string | null,
+};
+
+/**  A recording's state as a front end shows it. */
+export type RecordingStatus_Serialize = {
+	path: string,
+	/**  Messages written to the file. */
+	messages: number,
+	/**  Bytes written to the file. */
+	bytes: number,
+	/**  Messages lost because the writer could not keep up (the queue was full). */
+	dropped: number,
+	startedMs: number,
+	/**  False once stopped, by request or by a failed write. */
+	running: boolean,
+	/**  Why it stopped on its own (a full disk...), in words. */
+	error: string | null,
+};
+
+/**  The recordings folder and the files in it, newest first. */
+export type Recordings = {
+	folder: string,
+	files: RecordingFile[],
+};
+
+/**  What the panel's buttons tell a running replay. */
+export type ReplayCommand = { kind: "play" } | { kind: "pause" } | { kind: "step" } | { kind: "stop" } | { kind: "speed"; value: number | null };
+
+/**  A replay's progress, as front ends show it. */
+export type ReplayProgress = ReplayProgress_Serialize | ReplayProgress_Deserialize;
+
+/**  A replay's progress, as front ends show it. */
+export type ReplayProgress_Deserialize = {
+	state: ReplayState,
+	speed: number | null,
+	sent: number,
+	/**  Messages left out by the filters or the time range. */
+	skipped: number,
+	/**  Entries of the file that could not be read, with their line numbers. */
+	problems: Problems,
+	/**  Bytes of the file read, and its size. */
+	position: number,
+	size: number,
+	/**  Time of the last message sent, from the file's first message (ms). */
+	offsetMs: number,
+	/**  The file's span from first to last message, when known (recordings). */
+	durationMs?: number | null,
+	/**  Estimated time left at the current speed (none while looping). */
+	timeLeftMs?: number | null,
+	/**  Passes completed (looping). */
+	loops: number,
+	error?: string | null,
+};
+
+/**  A replay's progress, as front ends show it. */
+export type ReplayProgress_Serialize = {
+	state: ReplayState,
+	speed: number | null,
+	sent: number,
+	/**  Messages left out by the filters or the time range. */
+	skipped: number,
+	/**  Entries of the file that could not be read, with their line numbers. */
+	problems: Problems,
+	/**  Bytes of the file read, and its size. */
+	position: number,
+	size: number,
+	/**  Time of the last message sent, from the file's first message (ms). */
+	offsetMs: number,
+	/**  The file's span from first to last message, when known (recordings). */
+	durationMs: number | null,
+	/**  Estimated time left at the current speed (none while looping). */
+	timeLeftMs: number | null,
+	/**  Passes completed (looping). */
+	loops: number,
+	error: string | null,
+};
+
+/**  How to replay, as the panel sets it. */
+export type ReplaySettings = ReplaySettings_Serialize | ReplaySettings_Deserialize;
+
+/**  How to replay, as the panel sets it. */
+export type ReplaySettings_Deserialize = {
+	/**  0.1 to 100; 0: as fast as possible. */
+	speed: number | null,
+	looped: boolean,
+	filters: string[],
+	rewriteFrom?: string | null,
+	rewriteTo?: string | null,
+	/**  Seconds after the first message. */
+	startS?: number | null,
+	endS?: number | null,
+	paused: boolean,
+};
+
+/**  How to replay, as the panel sets it. */
+export type ReplaySettings_Serialize = {
+	/**  0.1 to 100; 0: as fast as possible. */
+	speed: number | null,
+	looped: boolean,
+	filters: string[],
+	rewriteFrom: string | null,
+	rewriteTo: string | null,
+	/**  Seconds after the first message. */
+	startS: number | null,
+	endS: number | null,
+	paused: boolean,
+};
+
+/**  Where a replay is. */
+export type ReplayState = "playing" | "paused" | 
+/**  Played to the end. */
+"finished" | 
+/**  Stopped by request. */
+"stopped" | 
+/**  The sink failed (the broker went away...): see `error`. */
+"failed";
+
+/**  Where a replay goes. */
+export type ReplayTarget = 
+/**  The embedded broker. */
+{ kind: "broker" } | 
+/**  A connected session, by its id. */
+{ kind: "session"; id: string };
+
 /**  What to do with retained messages when subscribing (MQTT 5 retain handling). */
 export type RetainHandling = 
 /**  Send retained messages at every subscribe (0, the default). */
@@ -708,6 +1424,210 @@ export type RetainHandling =
 "SendIfNew" | 
 /**  Never (2). */
 "DontSend";
+
+/**  One routed message, as the map animates it and the routing view lists it. */
+export type RoutedMessage = {
+	serial: number,
+	timeMs: number,
+	topic: string,
+	qos: number,
+	retain: boolean,
+	payloadLen: number,
+	origin: MessageOrigin,
+	/**  The publisher's client id ("" for the broker's own). */
+	publisher: string,
+	/**  The clients it was sent or queued to, with the QoS of each delivery. */
+	receivers: Receiver[],
+	/**  Deliveries not listed (a message that went to very many clients). */
+	more: number,
+};
+
+/**  The latest routed messages after a serial. */
+export type RoutedPage = {
+	messages: RoutedMessage[],
+	/**  The latest serial: the next page asks for what is after it. */
+	latest: number,
+	/**  Messages routed after the asked serial that this page leaves out (sampled). */
+	skipped: number,
+};
+
+/**  A message and what became of it at every client the broker knows. */
+export type RoutingExplanation = RoutingExplanation_Serialize | RoutingExplanation_Deserialize;
+
+/**  A message and what became of it at every client the broker knows. */
+export type RoutingExplanation_Deserialize = {
+	message: RoutedMessage,
+	lines: RoutingLine_Deserialize[],
+};
+
+/**  A message and what became of it at every client the broker knows. */
+export type RoutingExplanation_Serialize = {
+	message: RoutedMessage,
+	lines: RoutingLine_Serialize[],
+};
+
+/**  One client's line of an explanation. */
+export type RoutingLine = RoutingLine_Serialize | RoutingLine_Deserialize;
+
+/**  One client's line of an explanation. */
+export type RoutingLine_Deserialize = {
+	clientId: string,
+	connected: boolean,
+	outcome: RoutingOutcome,
+	/**  Its subscriptions matching the topic, as subscribed. */
+	filters: string[],
+	/**  The delivery's QoS, min(published, subscribed), when delivered or queued. */
+	qos?: number | null,
+	/**  The retain flag as sent, when delivered or queued. */
+	retain?: boolean | null,
+	/**  For a shared subscription that gave it to another member: the group and that member. */
+	group?: string | null,
+	member?: string | null,
+};
+
+/**  One client's line of an explanation. */
+export type RoutingLine_Serialize = {
+	clientId: string,
+	connected: boolean,
+	outcome: RoutingOutcome,
+	/**  Its subscriptions matching the topic, as subscribed. */
+	filters: string[],
+	/**  The delivery's QoS, min(published, subscribed), when delivered or queued. */
+	qos: number | null,
+	/**  The retain flag as sent, when delivered or queued. */
+	retain: boolean | null,
+	/**  For a shared subscription that gave it to another member: the group and that member. */
+	group: string | null,
+	member: string | null,
+};
+
+/**  What became of a message at one client, and why. */
+export type RoutingOutcome = "Delivered" | "QueuedOffline" | "Expired" | "RefusedByLimit" | "SkippedOffline" | "SessionEnded" | "NoMatchingFilter" | "NoLocal" | "SharedToOther" | "SubscribedLater" | "NotRecorded";
+
+/**  One saved message. */
+export type SavedMessage = SavedMessage_Serialize | SavedMessage_Deserialize;
+
+/**  One saved message. */
+export type SavedMessage_Deserialize = {
+	/**  Stable id (given when first saved). */
+	id?: string,
+	name: string,
+	topic: string,
+	payload?: string,
+	format?: PayloadFormat,
+	qos?: number,
+	retain?: boolean,
+	properties?: MessageProperties_Deserialize,
+};
+
+/**  One saved message. */
+export type SavedMessage_Serialize = {
+	/**  Stable id (given when first saved). */
+	id: string,
+	name: string,
+	topic: string,
+	payload: string,
+	format: PayloadFormat,
+	qos: number,
+	retain: boolean,
+	properties: MessageProperties_Serialize,
+};
+
+/**  A source's schema files and which message type each topic filter's payloads are. */
+export type SchemaConfig = SchemaConfig_Serialize | SchemaConfig_Deserialize;
+
+/**  A source's schema files and which message type each topic filter's payloads are. */
+export type SchemaConfig_Deserialize = {
+	/**  `.proto` files to compile (absolute paths). */
+	files?: string[],
+	/**  Further folders imports are looked up in (each file's own folder always is). */
+	includeDirs?: string[],
+	/**  First match wins. */
+	mappings?: TopicMapping[],
+};
+
+/**  A source's schema files and which message type each topic filter's payloads are. */
+export type SchemaConfig_Serialize = {
+	/**  `.proto` files to compile (absolute paths). */
+	files: string[],
+	/**  Further folders imports are looked up in (each file's own folder always is). */
+	includeDirs: string[],
+	/**  First match wins. */
+	mappings: TopicMapping[],
+};
+
+/**  A source's schema settings and what they compiled to. */
+export type SchemaView = SchemaView_Serialize | SchemaView_Deserialize;
+
+/**  A source's schema settings and what they compiled to. */
+export type SchemaView_Deserialize = {
+	config: SchemaConfig_Deserialize,
+	/**  The message types the files define. */
+	messageTypes: string[],
+	/**  Why the files do not compile, when they do not. */
+	error?: string | null,
+};
+
+/**  A source's schema settings and what they compiled to. */
+export type SchemaView_Serialize = {
+	config: SchemaConfig_Serialize,
+	/**  The message types the files define. */
+	messageTypes: string[],
+	/**  Why the files do not compile, when they do not. */
+	error: string | null,
+};
+
+/**  A connection notice on a client's lane (connected, refused, disconnected, with why). */
+export type SequenceNote = {
+	timeMs: number,
+	kind: NoticeKind,
+	clientId: string,
+	detail: string,
+};
+
+/**  A page of the diagram, oldest first. */
+export type SequencePage = SequencePage_Serialize | SequencePage_Deserialize;
+
+/**  A page of the diagram, oldest first. */
+export type SequencePage_Deserialize = {
+	rows: SequenceRow_Deserialize[],
+	notes: SequenceNote[],
+	/**  The oldest serial the log still keeps (older ones are gone). */
+	oldestKept: number,
+	/**  Packets seen since the source started. */
+	total: number,
+	/**  Every client id in the log (at most [`MAX_CLIENTS`]), for choosing lanes. */
+	clients: string[],
+};
+
+/**  A page of the diagram, oldest first. */
+export type SequencePage_Serialize = {
+	rows: SequenceRow_Serialize[],
+	notes: SequenceNote[],
+	/**  The oldest serial the log still keeps (older ones are gone). */
+	oldestKept: number,
+	/**  Packets seen since the source started. */
+	total: number,
+	/**  Every client id in the log (at most [`MAX_CLIENTS`]), for choosing lanes. */
+	clients: string[],
+};
+
+/**  One packet of the diagram. */
+export type SequenceRow = SequenceRow_Serialize | SequenceRow_Deserialize;
+
+/**  One packet of the diagram. */
+export type SequenceRow_Deserialize = {
+	/**  The packet's place in the source's log (1 is the first packet the source ever saw). */
+	serial: number,
+	packet: PacketRow_Deserialize,
+};
+
+/**  One packet of the diagram. */
+export type SequenceRow_Serialize = {
+	/**  The packet's place in the source's log (1 is the first packet the source ever saw). */
+	serial: number,
+	packet: PacketRow_Serialize,
+};
 
 /**  A saved session, and a note when its password could not go to the keychain. */
 export type SessionSaved = SessionSaved_Serialize | SessionSaved_Deserialize;
@@ -754,6 +1674,8 @@ export type SessionView_Deserialize = {
 	clientId?: string | null,
 	hasPassword: boolean,
 	subscriptions: SessionSubscription_Deserialize[],
+	/**  The app's own session on the embedded broker (made by the app; not saved, not deleted). */
+	appSession: boolean,
 };
 
 /**  A session as the UI shows it. */
@@ -768,6 +1690,8 @@ export type SessionView_Serialize = {
 	clientId: string | null,
 	hasPassword: boolean,
 	subscriptions: SessionSubscription_Serialize[],
+	/**  The app's own session on the embedded broker (made by the app; not saved, not deleted). */
+	appSession: boolean,
 };
 
 /**  The sessions: a state, a subscription's answer, a profile. */
@@ -806,11 +1730,117 @@ export type SessionsOverview_Serialize = {
 	warning: string | null,
 };
 
+/**  A snapshot of a simulator's counts (numbers as f64 for the UI's bindings). */
+export type SimStats = {
+	devices: number | null,
+	online: number | null,
+	connects: number | null,
+	published: number | null,
+	received: number | null,
+	replies: number | null,
+	/**  Connections dropped on purpose (flaky devices). */
+	drops: number | null,
+	silences: number | null,
+	errors: ErrorCount[],
+	elapsedMs: number | null,
+	running: boolean,
+};
+
+/**  A running simulator's counts and the log lines since the last update. */
+export type SimUpdate = {
+	stats: SimStats,
+	log: string[],
+};
+
 export type SourceId = 
 /**  The embedded broker: every client's packets. */
 { kind: "broker" } | 
 /**  One client session, by its profile id. */
 { kind: "session"; id: string };
+
+/**  A decoded Sparkplug message. */
+export type SparkplugMessage = SparkplugMessage_Serialize | SparkplugMessage_Deserialize;
+
+/**  A decoded Sparkplug message. */
+export type SparkplugMessage_Deserialize = {
+	kind: MessageKind,
+	group: string,
+	/**  The edge node (for STATE, the host application). */
+	node: string,
+	device?: string | null,
+	/**  Milliseconds since the Unix epoch. */
+	timestamp?: number | null,
+	seq?: number | null,
+	uuid?: string | null,
+	/**  Bytes in the opaque `body` field, when there is one. */
+	bodyBytes?: number | null,
+	metrics: MetricRow_Deserialize[],
+	/**  Metrics in the payload (more than `metrics` holds when over [`MAX_ROWS`]). */
+	metricCount: number,
+	/**  The whole message as JSON text (pretty), for the tree. */
+	json: string,
+	/**  Whether a BIRTH was known to resolve aliases and types. */
+	birthKnown: boolean,
+};
+
+/**  A decoded Sparkplug message. */
+export type SparkplugMessage_Serialize = {
+	kind: MessageKind,
+	group: string,
+	/**  The edge node (for STATE, the host application). */
+	node: string,
+	device: string | null,
+	/**  Milliseconds since the Unix epoch. */
+	timestamp: number | null,
+	seq: number | null,
+	uuid: string | null,
+	/**  Bytes in the opaque `body` field, when there is one. */
+	bodyBytes: number | null,
+	metrics: MetricRow_Serialize[],
+	/**  Metrics in the payload (more than `metrics` holds when over [`MAX_ROWS`]). */
+	metricCount: number,
+	/**  The whole message as JSON text (pretty), for the tree. */
+	json: string,
+	/**  Whether a BIRTH was known to resolve aliases and types. */
+	birthKnown: boolean,
+};
+
+export type SparkplugReading = SparkplugReading_Serialize | SparkplugReading_Deserialize;
+
+export type SparkplugReading_Deserialize = {
+	message?: SparkplugMessage_Deserialize | null,
+	error?: string | null,
+};
+
+export type SparkplugReading_Serialize = {
+	message: SparkplugMessage_Serialize | null,
+	error: string | null,
+};
+
+/**  The whole state, for the UI. */
+export type StateView = StateView_Serialize | StateView_Deserialize;
+
+/**  The whole state, for the UI. */
+export type StateView_Deserialize = {
+	groups: GroupView_Deserialize[],
+	hosts: HostView[],
+	/**  Newest first. */
+	issues: Issue_Deserialize[],
+	messages: number,
+	/**  Messages of edge nodes or devices past the limits, not tracked. */
+	notTracked: number,
+};
+
+/**  The whole state, for the UI. */
+export type StateView_Serialize = {
+	groups: GroupView_Serialize[],
+	hosts: HostView[],
+	/**  Newest first. */
+	issues: Issue_Serialize[],
+	messages: number,
+	/**  Messages of edge nodes or devices past the limits, not tracked. */
+	notTracked: number,
+};
 
 /**  One subscription of a session. */
 export type Subscription = Subscription_Serialize | Subscription_Deserialize;
@@ -855,6 +1885,20 @@ export type Subscription_Serialize = {
 	retainHandling: RetainHandling,
 	/**  MQTT 5: subscription identifier (1 to 268,435,455). */
 	identifier: number | null,
+};
+
+/**  What a checked file will do, for the editor and the command line. */
+export type Summary = {
+	name: string,
+	devices: number,
+	streams: number,
+	replies: number,
+	/**  Messages per second the whole fleet publishes, on average. */
+	messagesPerSecond: number | null,
+	/**  The first device's client id and topics, as an example. */
+	exampleClientId: string,
+	exampleTopics: string[],
+	mqtt5: boolean,
 };
 
 /**  TLS options (used for `mqtts` and `wss`). */
@@ -905,8 +1949,19 @@ export type TlsView_Serialize = {
 	keyPath: string,
 };
 
+/**  Payloads on topics matching `filter` are messages of type `message_type`. */
+export type TopicMapping = {
+	/**  An MQTT topic filter (`+` and `#` allowed). */
+	filter: string,
+	/**  A full message name, e.g. `factory.v1.Reading`. */
+	messageType: string,
+};
+
 /**  What changed in the view the UI has open, plus the source's counters. */
-export type TrafficFrame = {
+export type TrafficFrame = TrafficFrame_Serialize | TrafficFrame_Deserialize;
+
+/**  What changed in the view the UI has open, plus the source's counters. */
+export type TrafficFrame_Deserialize = {
 	/**  The viewer this frame is for. */
 	viewer: number,
 	source: SourceId,
@@ -924,6 +1979,31 @@ export type TrafficFrame = {
 	topicsNotShown: number,
 	/**  Their messages. */
 	messagesNotShown: number,
+	/**  With a filter, how many topics match it (by topic, and by last payload with `payload:`). */
+	matches?: number | null,
+};
+
+/**  What changed in the view the UI has open, plus the source's counters. */
+export type TrafficFrame_Serialize = {
+	/**  The viewer this frame is for. */
+	viewer: number,
+	source: SourceId,
+	rows: TreeRow[],
+	rowCount: number,
+	from: number,
+	topics: number,
+	messages: number,
+	rateIn: number,
+	rateOut: number,
+	historyBytes: number,
+	packets: number,
+	dropped: number,
+	/**  Topics counted but not shown in the tree (deeper than it shows, or beyond its size). */
+	topicsNotShown: number,
+	/**  Their messages. */
+	messagesNotShown: number,
+	/**  With a filter, how many topics match it (by topic, and by last payload with `payload:`). */
+	matches: number | null,
 };
 
 /**  How the bytes travel. */

@@ -18,6 +18,8 @@ import type {
   PacketKind,
   PacketPage_Serialize,
   PacketRow_Serialize,
+  PreferencesView_Serialize,
+  Preferences_Serialize,
   SourceId,
   TrafficFrame,
   TreeRow,
@@ -76,6 +78,8 @@ export type TlsOptions = TlsOptions_Serialize;
 /** The broker's limits, as the settings form edits them. */
 export type LimitsView = LimitsView_Serialize;
 export type Will = Will_Serialize;
+export type Preferences = Preferences_Serialize;
+export type PreferencesView = PreferencesView_Serialize;
 
 export type {
   BrokerAnswer,
@@ -261,7 +265,12 @@ export interface Platform {
    * Opens another app window on `source`: a whole UI of its own (its own viewer, filter,
    * expansion and selection), over the same backend.
    */
-  windowOpen(source: SourceId): Promise<void>;
+  /** Opens another window on `source`, on the view (tab) `view` when given. */
+  windowOpen(source: SourceId, view?: string): Promise<void>;
+  /** The app's preferences (the settings page), their defaults, and a note on the file. */
+  preferencesGet(): Promise<PreferencesView>;
+  /** Checks and saves the preferences; refused values name their range. */
+  preferencesSet(preferences: Preferences): Promise<PreferencesView>;
 }
 
 /** Thrown by a platform call that failed; carries the backend's `{ code, message }`. */
@@ -369,8 +378,10 @@ const tauriPlatform: Platform = {
   sessionPublish: (id, request) => unwrap(commands.sessionPublish(id, request)),
   sessionParseUrl: (url) => unwrap(commands.sessionParseUrl(url)),
   sessionCheckPayload: (payload) => unwrap(commands.sessionCheckPayload(payload)),
-  windowOpen: async (source) => {
-    await unwrap(commands.windowOpen(source));
+  preferencesGet: () => settled(commands.preferencesGet()),
+  preferencesSet: (preferences) => unwrap(commands.preferencesSet(preferences)),
+  windowOpen: async (source, view) => {
+    await unwrap(commands.windowOpen(source, view ?? null));
   },
 };
 
@@ -387,6 +398,8 @@ function unavailable(): Promise<never> {
 const unavailablePlatform: Platform = {
   kind: 'unavailable',
   appInfo: unavailable,
+  preferencesGet: unavailable,
+  preferencesSet: unavailable,
   brokerStatus: unavailable,
   brokerStart: unavailable,
   brokerStop: unavailable,

@@ -18,6 +18,7 @@ export function sessionView(
     clientId: null,
     hasPassword: false,
     subscriptions: [],
+    appSession: false,
     ...extra,
   };
 }

@@ -4,7 +4,9 @@ import type { Catalog } from '../i18n/index.svelte';
 export const trafficMessages: Catalog = {
   en: {
     // Topic tree
-    'traffic.filter-placeholder': 'Filter: text, or a topic filter like home/+/temp',
+    'traffic.filter-placeholder': 'Filter: text, a topic filter like home/+/temp, and payload:text',
+    'traffic.matches': '{count} topics match',
+    'traffic.matches-one': '1 topic matches',
     'traffic.filter-label': 'Filter topics',
     'traffic.expand-all': 'Expand all',
     'traffic.collapse-all': 'Collapse all',
@@ -151,7 +153,9 @@ export const trafficMessages: Catalog = {
   },
   'zh-CN': {
     // 主题树
-    'traffic.filter-placeholder': '筛选：文本，或主题过滤器，如 home/+/temp',
+    'traffic.filter-placeholder': '筛选：文本、主题过滤器（如 home/+/temp），以及 payload:文本',
+    'traffic.matches': '{count} 个主题匹配',
+    'traffic.matches-one': '1 个主题匹配',
     'traffic.filter-label': '筛选主题',
     'traffic.expand-all': '全部展开',
     'traffic.collapse-all': '全部折叠',

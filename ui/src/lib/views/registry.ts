@@ -34,7 +34,14 @@ export function isShellView(id: string): id is ShellView {
 }
 
 /** Every other view, in tab order. */
-export const VIEWS: ViewEntry[] = [];
+export const VIEWS: ViewEntry[] = [
+  { id: 'teach', label: 'teach.tab', group: 'teach' },
+  { id: 'sparkplug', label: 'decode.sparkplug-tab', group: 'explore' },
+  { id: 'schemas', label: 'decode.schemas-tab', group: 'tools' },
+  { id: 'simulator', label: 'tools.sim-tab', group: 'tools' },
+  { id: 'bench', label: 'tools.bench-tab', group: 'tools' },
+  { id: 'capture', label: 'capture.tab', group: 'tools' },
+];
 
 /** What every view may use: the shell's state, read-only, and a way back to the topics. */
 export interface ViewContext {

@@ -12,6 +12,7 @@
 //! Locks are taken one at a time (never one inside another), except that routing pushes into
 //! mailboxes after releasing the subscription tree's read lock.
 
+pub mod explain;
 pub mod message;
 pub mod registry;
 pub mod retained;
@@ -119,6 +120,8 @@ pub struct Router {
     queued_bytes: AtomicUsize,
     ids: SessionIds,
     pub counters: RouterCounters,
+    /// What routing did with the latest messages, for the views that explain it.
+    pub routing: explain::RoutingLog,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -137,6 +140,7 @@ impl Router {
             queued_bytes: AtomicUsize::new(0),
             ids: SessionIds::default(),
             counters: RouterCounters::default(),
+            routing: explain::RoutingLog::default(),
         }
     }
 
@@ -184,6 +188,7 @@ impl Router {
             tree.route(&message.topic, message.publisher, scratch);
         }
         routed.matched = scratch.len();
+        let mut record = self.routing.draft(&message);
         for target in scratch.drain(..) {
             let delivery = Delivery {
                 qos: message.qos.min(target.qos),
@@ -192,10 +197,12 @@ impl Router {
                 message: message.clone(),
             };
             let qos = delivery.qos;
-            match target
+            let (retain, online) = (delivery.retain, target.session.is_online());
+            let pushed = target
                 .session
-                .push(delivery, &limits.queue, &self.queued_bytes)
-            {
+                .push(delivery, &limits.queue, &self.queued_bytes);
+            record.add(&target.session, qos, retain, target.shared, online, pushed);
+            match pushed {
                 Pushed::Queued { congested: true } if target.session.id != message.publisher => {
                     *congested = Some(target.session);
                 }
@@ -211,8 +218,27 @@ impl Router {
                 _ => {}
             }
         }
+        // The broker's own `$SYS` values that nobody subscribed to would crowd the clients'
+        // messages out of the record: they are not kept.
+        if !(routed.matched == 0 && message.origin == Origin::Broker) {
+            self.routing.keep(record);
+        }
         self.counters.routed.fetch_add(1, Ordering::Relaxed);
         routed
+    }
+
+    /// Explains what routing did with a recent message (by its routing serial) for every
+    /// session the broker knows and every session it went to; `None` when it is no longer kept.
+    pub fn explain(&self, serial: u64) -> Option<(explain::RouteRecord, Vec<explain::Explained>)> {
+        let record = self.routing.get(serial)?;
+        let sessions = lock(&self.registry).known_sessions();
+        let matching = self
+            .subscriptions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .matching(&record.topic);
+        let lines = explain::explain(&record, &sessions, &matching, Instant::now());
+        Some((record, lines))
     }
 
     /// Adds (or replaces) one subscription of a session. The filter must be valid.
@@ -361,6 +387,7 @@ impl Router {
             force,
         );
         if let Attach::Ready(attached) = &attach {
+            self.routing.named(attached.cell.id, client_id);
             // A delayed will of the previous connection: dropped when its session is resumed
             // before the delay passed (MQTT 5 §3.1.3.2.2), published when that session ends.
             let pending = lock(&self.wills).remove(client_id);
@@ -452,6 +479,7 @@ impl Router {
 
     /// Undoes an ended session: its subscriptions leave the tree and its mailbox closes.
     fn finish(&self, ended: &Ended) {
+        self.routing.unnamed(ended.cell.id);
         if !ended.state.subscriptions.is_empty() {
             let mut tree = self
                 .subscriptions

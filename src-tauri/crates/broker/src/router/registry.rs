@@ -309,6 +309,18 @@ impl Registry {
         }
     }
 
+    /// Every session: its id, client id and whether a connection serves it.
+    pub fn known_sessions(&self) -> Vec<super::explain::KnownSession> {
+        self.entries
+            .iter()
+            .map(|(id, e)| super::explain::KnownSession {
+                session: e.cell.id,
+                client_id: id.clone(),
+                connected: matches!(e.status, Status::Attached { .. }),
+            })
+            .collect()
+    }
+
     /// Detached sessions: client id, messages waiting, and when the session ends (if it does).
     pub fn offline_sessions(&self) -> Vec<OfflineSession> {
         self.entries

@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use wire::codec::QoS;
 
+mod matching;
+pub use matching::{Matched, MAX_MATCHED};
+
 /// What a subscription asked for (MQTT 5 options; 3.1.1 uses only the QoS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SubscriptionOptions {

@@ -4,14 +4,18 @@
 //! - [`connecting`]: versions, credentials, keep-alive, $SYS, input the broker refuses.
 //! - [`delivery`]: QoS, retained messages, wills, persistent sessions, MQTT 5 properties.
 //! - [`listeners`]: ports, WebSocket, TLS, and what the app does through the door.
+//! - [`routing`]: routing explained, every client's outcome and reason.
 
 mod connecting;
 mod delivery;
 mod listeners;
+mod routing;
 
 use std::collections::HashMap;
 use workbench_broker::BrokerSettings;
-use workbench_testkit::peers::{finish, mosquitto_pub, mosquitto_sub, wait_until, TestBroker};
+use workbench_testkit::peers::{
+    finish, mosquitto_pub, mosquitto_sub, wait_until, ReadySub, TestBroker,
+};
 use workbench_testkit::raw::{self, Connect, RawClient, V311, V5};
 
 fn with_users() -> TestBroker {

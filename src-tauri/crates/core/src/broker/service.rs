@@ -40,6 +40,8 @@ pub struct BrokerService {
     /// The routing engine outlives each start: retained messages and sessions survive a change
     /// of port or a stop and start.
     router: Arc<Router>,
+    /// The plain MQTT listener's address while the broker runs (the app's own session follows it).
+    listening: tokio::sync::watch::Sender<Option<std::net::SocketAddr>>,
 }
 
 impl BrokerService {
@@ -52,6 +54,7 @@ impl BrokerService {
         BrokerService {
             router,
             changes,
+            listening: tokio::sync::watch::Sender::new(None),
             state: Mutex::new(State {
                 broker: None,
                 settings,
@@ -60,6 +63,25 @@ impl BrokerService {
             }),
             events,
         }
+    }
+
+    /// The routing engine (kept across starts), for the views that explain routing.
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    /// The plain MQTT listener's address while the broker runs; `None` while it is stopped.
+    pub fn listening(&self) -> tokio::sync::watch::Receiver<Option<std::net::SocketAddr>> {
+        self.listening.subscribe()
+    }
+
+    fn tell_listening(&self, state: &State) {
+        let address = state.broker.as_ref().map(Broker::local_addr);
+        self.listening.send_if_modified(|now| {
+            let changed = *now != address;
+            *now = address;
+            changed
+        });
     }
 
     /// Sets the note shown with the settings.
@@ -114,11 +136,13 @@ impl BrokerService {
                 tracing::info!(address = %broker.local_addr(), "broker listening");
                 state.broker = Some(broker);
                 state.last_error = None;
+                self.tell_listening(&state);
                 Ok(Self::status_of(&state))
             }
             Err(error) => {
                 tracing::error!(%error, "broker did not start");
                 state.last_error = Some(error.to_string());
+                self.tell_listening(&state);
                 Err(error)
             }
         }
@@ -130,6 +154,7 @@ impl BrokerService {
         if let Some(running) = state.broker.take() {
             running.stop().await;
         }
+        self.tell_listening(&state);
         self.changes.mark(crate::changes::Change::Broker);
         self.changes.mark(crate::changes::Change::Clients);
         Self::status_of(&state)

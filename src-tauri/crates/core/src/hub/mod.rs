@@ -19,11 +19,13 @@ use tokio::sync::{mpsc, Notify};
 use viewer::{Viewer, ACTIVE_MS, REFRESH_MS};
 use watch::TopicWatch;
 use workbench_broker::BrokerEvent;
+use workbench_decode::sparkplug::SparkplugTracker;
 use workbench_session::SessionTraffic;
 use workbench_traffic::source::{Notice, NoticeKind, SourceLimits, SourceModel};
 use workbench_traffic::tree::NodeId;
 use workbench_traffic::view::TreeFilter;
 use workbench_traffic::SourceId;
+use workbench_wire::{Direction, PacketEvent, PacketKind};
 
 /// The shortest time between two rounds of frames; and so at most about 30 frames a second.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
@@ -34,6 +36,36 @@ pub struct SourceState {
     pub model: SourceModel,
     /// Bumped by every change (ingestion, clearing).
     pub version: u64,
+    /// The Sparkplug B edge nodes and devices its PUBLISH packets show.
+    pub sparkplug: SparkplugTracker,
+}
+
+impl SourceState {
+    fn new(limits: SourceLimits) -> SourceState {
+        SourceState {
+            model: SourceModel::new(limits),
+            version: 0,
+            sparkplug: SparkplugTracker::default(),
+        }
+    }
+
+    /// Ingests one packet, letting the Sparkplug tracker read it first when it is a PUBLISH
+    /// coming in.
+    fn ingest(&mut self, packet: PacketEvent) {
+        let summary = &packet.summary;
+        if let (PacketKind::Publish, Direction::Inbound, Some(topic)) =
+            (summary.kind, packet.direction, summary.topic.as_deref())
+        {
+            let payload = summary.payload.as_deref().unwrap_or_default();
+            let time_ms = packet
+                .time
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            self.sparkplug
+                .observe(topic, payload, time_ms, &packet.client_id);
+        }
+        self.model.ingest(packet);
+    }
 }
 
 #[derive(Default)]
@@ -96,10 +128,7 @@ impl TrafficHub {
         inner
             .sources
             .entry(id.clone())
-            .or_insert_with(|| SourceState {
-                model: SourceModel::new(limits),
-                version: 0,
-            })
+            .or_insert_with(|| SourceState::new(limits))
     }
 
     /// Runs `f` on a source's model (creating it when new), marking it changed.
@@ -112,6 +141,24 @@ impl TrafficHub {
         };
         self.changed.notify_one();
         result
+    }
+
+    /// Runs `f` on a source's state (creating it when new), marking it changed.
+    pub fn with_state<T>(&self, id: &SourceId, f: impl FnOnce(&mut SourceState) -> T) -> T {
+        let result = {
+            let mut inner = self.lock();
+            let state = Self::source_in(&mut inner, self.limits, id);
+            state.version += 1;
+            f(state)
+        };
+        self.changed.notify_one();
+        result
+    }
+
+    /// Reads a source's state (its model, its Sparkplug tracker) without marking it changed.
+    pub fn read_state<T>(&self, id: &SourceId, f: impl FnOnce(&SourceState) -> T) -> T {
+        let mut inner = self.lock();
+        f(Self::source_in(&mut inner, self.limits, id))
     }
 
     /// Reads a source's model without marking it changed.
@@ -131,10 +178,10 @@ impl TrafficHub {
                     Err(_) => break,
                 }
             }
-            let change = self.with_source(&SourceId::Broker, |model| {
+            let change = self.with_state(&SourceId::Broker, |state| {
                 batch
                     .into_iter()
-                    .map(|event| apply_broker_event(model, event))
+                    .map(|event| apply_broker_event(state, event))
                     .max()
             });
             if let (Some(on_broker), Some(change)) = (&self.on_broker, change) {
@@ -160,7 +207,7 @@ impl TrafficHub {
                     let state = Self::source_in(&mut inner, self.limits, &id);
                     state.version += 1;
                     for packet in batch.packets {
-                        state.model.ingest(packet);
+                        state.ingest(packet);
                     }
                 }
             }
@@ -180,6 +227,7 @@ impl TrafficHub {
             let mut inner = self.lock();
             let state = Self::source_in(&mut inner, self.limits, id);
             state.model.clear();
+            state.sparkplug = SparkplugTracker::default();
             state.version += 1;
             for viewer in inner.viewers.values_mut().filter(|v| &v.source == id) {
                 viewer.view = Default::default();
@@ -286,10 +334,9 @@ impl TrafficHub {
         limits: SourceLimits,
         id: &SourceId,
     ) -> &'a mut SourceState {
-        sources.entry(id.clone()).or_insert_with(|| SourceState {
-            model: SourceModel::new(limits),
-            version: 0,
-        })
+        sources
+            .entry(id.clone())
+            .or_insert_with(|| SourceState::new(limits))
     }
 
     /// The source a viewer looks at.
@@ -308,9 +355,10 @@ impl TrafficHub {
             for (id, viewer) in viewers.iter_mut() {
                 let state = Self::source_in_ref(sources, self.limits, &viewer.source);
                 let seen = (state.version, viewer.view_generation);
-                // Rates and charts move for a minute after the last packet: a frame a second
-                // until one was sent after that minute (showing them back at zero).
-                let last_packet = state.model.last_packet_ms();
+                // Rates and charts move for a minute after the last message: a frame a second
+                // until one was sent after that minute (showing them back at zero). A keep-alive
+                // ping moves no rate: it sends one frame (the packet log changed), no more.
+                let last_packet = state.model.last_message_ms();
                 let moving = last_packet > 0 && viewer.last_sent_ms < last_packet + ACTIVE_MS;
                 let refresh = moving && now_ms >= viewer.last_sent_ms + REFRESH_MS;
                 if viewer.sent != Some(seen) || refresh {
@@ -406,11 +454,13 @@ fn frame(
             0
         },
         not_shown: model.tree.not_shown(),
+        matches: viewer.view.matches(),
     }
 }
 
 /// Applies one broker event to the broker's model; true when the broker's clients changed.
-fn apply_broker_event(model: &mut SourceModel, event: BrokerEvent) -> BrokerChange {
+fn apply_broker_event(state: &mut SourceState, event: BrokerEvent) -> BrokerChange {
+    let model = &mut state.model;
     let now_ms = workbench_wire::now_ms();
     let notice = |kind, client_id: String, remote, detail: String| Notice {
         time_ms: now_ms,
@@ -422,7 +472,7 @@ fn apply_broker_event(model: &mut SourceModel, event: BrokerEvent) -> BrokerChan
     match event {
         BrokerEvent::Packets(batch) => {
             for packet in batch.into_events() {
-                model.ingest(packet);
+                state.ingest(packet);
             }
             BrokerChange::Counters
         }
@@ -476,6 +526,11 @@ fn apply_broker_event(model: &mut SourceModel, event: BrokerEvent) -> BrokerChan
             reason,
             dropped_qos0,
         } => {
+            // Every close but a plain DISCONNECT publishes the client's will: for a Sparkplug
+            // edge node, its NDEATH (which the broker publishes without a packet we see).
+            if reason != "client disconnected" {
+                state.sparkplug.connection_lost(&client_id);
+            }
             let detail = if dropped_qos0 > 0 {
                 format!(
                     "{reason}; {dropped_qos0} QoS 0 messages were dropped because it read too slowly"

@@ -77,7 +77,12 @@ async fn broker_events_become_traffic_and_notices() {
     let frames = sink.taken();
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].messages, 1);
-    assert_eq!(frames[0].rows.len(), 1, "one top-level row: a");
+    let topics: Vec<&str> = frames[0].rows.iter().map(|r| r.topic.as_str()).collect();
+    assert_eq!(
+        topics,
+        ["a", "a/b"],
+        "a small tree shows its new branches open"
+    );
     hub.read_source(&SourceId::Broker, |model| {
         let notices: Vec<_> = model.notices().collect();
         assert_eq!(notices.len(), 1);
@@ -100,6 +105,8 @@ fn viewers_of_one_source_keep_their_own_view() {
     let filter = TreeFilter::parse("plant/#").expect("filter");
     assert!(hub.set_view(second, 0, 100, filter));
     let home = hub.read_source(&source, |m| m.tree.find("home").expect("home"));
+    // Closed first: a tree this small opens every branch by itself.
+    assert!(hub.expand_all(first, false));
     assert!(hub.set_expanded(first, home, true));
     hub.send_due_frames(10_000_000, 0);
     let names = |frames: Vec<Frame>| -> Vec<String> {
@@ -136,20 +143,29 @@ fn an_idle_source_sends_nothing_and_an_active_one_refreshes_once_a_second() {
     assert_eq!(sink.taken().len(), 1);
     assert_eq!(hub.send_due_frames(start + 5_000, 0), None);
     assert!(sink.taken().is_empty());
-    // A packet makes the source active: a frame now, then one a second although nothing
+    let ingest = |kind: workbench_wire::PacketKind, at: u64| {
+        let mut summary = workbench_wire::PacketSummary::new(kind, 2);
+        if kind == workbench_wire::PacketKind::Publish {
+            summary.topic = Some("t".into());
+        }
+        hub.with_source(&source, |model| {
+            model.ingest(workbench_wire::PacketEvent {
+                connection: 1,
+                client_id: Arc::from("c"),
+                remote: None,
+                direction: workbench_wire::Direction::Outbound,
+                summary,
+                time: std::time::UNIX_EPOCH + Duration::from_millis(at),
+            })
+        });
+    };
+    // A keep-alive ping changes the packet log (one frame) but moves no rate: no refresh follows.
+    ingest(workbench_wire::PacketKind::PingReq, start + 5_500);
+    assert_eq!(hub.send_due_frames(start + 5_500, 0), None);
+    assert_eq!(sink.taken().len(), 1, "the packet log changed");
+    // A message makes the source active: a frame now, then one a second although nothing
     // else arrives, until a minute has passed.
-    let mut summary = workbench_wire::PacketSummary::new(workbench_wire::PacketKind::PingReq, 2);
-    summary.payload_len = 0;
-    hub.with_source(&source, |model| {
-        model.ingest(workbench_wire::PacketEvent {
-            connection: 1,
-            client_id: Arc::from("c"),
-            remote: None,
-            direction: workbench_wire::Direction::Outbound,
-            summary,
-            time: std::time::UNIX_EPOCH + Duration::from_millis(start + 6_000),
-        })
-    });
+    ingest(workbench_wire::PacketKind::Publish, start + 6_000);
     let now = start + 6_000;
     assert_eq!(hub.send_due_frames(now, 0), Some(now + 1_000));
     assert_eq!(sink.taken().len(), 1);

@@ -38,6 +38,8 @@ pub struct Frame {
     pub dropped: u64,
     /// Topics and their messages counted but not shown in the tree (too deep, or too many).
     pub not_shown: NotShown,
+    /// With a filter, how many topics match it.
+    pub matches: Option<usize>,
 }
 
 /// A viewer's state.
@@ -79,7 +81,7 @@ impl Viewer {
     }
 }
 
-/// How long a source stays "active" after its last packet: the rate chart's window, plus a
+/// How long a source stays "active" after its last message: the rate chart's window, plus a
 /// second so that the chart's last frame shows the rates back at zero.
 pub const ACTIVE_MS: u64 = 61_000;
 /// How often an active source's viewers get a frame when nothing changed (rates move).

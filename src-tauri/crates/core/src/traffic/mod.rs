@@ -70,6 +70,8 @@ pub struct TrafficFrame {
     /// Their messages.
     #[specta(type = u32)]
     pub messages_not_shown: f64,
+    /// With a filter, how many topics match it (by topic, and by last payload with `payload:`).
+    pub matches: Option<u32>,
 }
 
 fn tree_row(row: Row) -> TreeRow {
@@ -107,6 +109,7 @@ pub fn traffic_frame(frame: Frame) -> TrafficFrame {
         dropped: frame.dropped as f64,
         topics_not_shown: frame.not_shown.topics as f64,
         messages_not_shown: frame.not_shown.messages as f64,
+        matches: frame.matches.map(|m| m as u32),
     }
 }
 

@@ -76,7 +76,7 @@ fn passes(packet: &PacketEvent, client: &str, kind: Option<PacketKind>) -> bool 
         && (client.is_empty() || packet.client_id.contains(client))
 }
 
-fn packet_row(p: &PacketEvent) -> PacketRow {
+pub fn packet_row(p: &PacketEvent) -> PacketRow {
     PacketRow {
         time_ms: p
             .time
