@@ -33,6 +33,9 @@ fn app_profile(host: String, port: u16) -> Profile {
     let mut profile = Profile::new("This app", &host, port, MqttVersion::V5);
     profile.id = APP_SESSION_ID.to_string();
     profile.client_id = APP_CLIENT_ID.to_string();
+    // The app reconnects it whenever the broker (re)starts listening; it does not retry on its
+    // own, so a broker that requires passwords refuses it once (shown on its row), not every 30 s.
+    profile.auto_reconnect = false;
     debug_assert_eq!(profile.transport, TransportKind::Tcp);
     profile
 }
