@@ -75,11 +75,15 @@ deps-tools:
 
 # Eclipse Paho, the independent Python client the broker tests use; pysparkplug, grpcio-tools
 # and protobuf, the independent encoders the Sparkplug B and Protobuf decoder tests use.
-PYTHON_PACKAGES := 'paho-mqtt>=2,<3' pysparkplug grpcio-tools protobuf
+PYTHON_PACKAGES := 'paho-mqtt>=2,<3' grpcio-tools protobuf
+# pysparkplug (the tests' independent Sparkplug encoder) pins paho-mqtt<2; only its payload
+# encoding is used, so it is installed without its dependencies and paho stays at 2.
+PYTHON_NO_DEPS := pysparkplug
+PIP := python3 -m pip install --quiet --disable-pip-version-check
 deps-python:
-	@python3 -c "import paho.mqtt, pysparkplug, grpc_tools, google.protobuf" 2>/dev/null || \
-	  python3 -m pip install --quiet --disable-pip-version-check $(PYTHON_PACKAGES) 2>/dev/null || \
-	  python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages $(PYTHON_PACKAGES)
+	@python3 -c "import paho.mqtt.client as c; c.CallbackAPIVersion; import pysparkplug, grpc_tools, google.protobuf" 2>/dev/null || \
+	  { $(PIP) $(PYTHON_PACKAGES) 2>/dev/null || $(PIP) --user --break-system-packages $(PYTHON_PACKAGES); } && \
+	  { $(PIP) --no-deps $(PYTHON_NO_DEPS) 2>/dev/null || $(PIP) --no-deps --user --break-system-packages $(PYTHON_NO_DEPS); }
 
 deps-ui: ui/node_modules/.installed
 
