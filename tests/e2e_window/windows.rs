@@ -122,12 +122,12 @@ fn a_second_window_filters_its_own_view_and_leaves_the_first_alone() {
     window.click("[data-testid='open-window']");
     let second = window.wait_for_new_window(&known);
     window.switch_to_window(&second);
-    // It starts on the source it was opened for, named in its page's query.
+    // It starts on the source and the view it was opened for, named in its page's query.
     window.wait_for("[data-testid='source-broker'][aria-current='true']");
     let query = window.execute("return location.search;", serde_json::json!([]));
     assert_eq!(
         query,
-        serde_json::json!("?source=%7B%22kind%22%3A%22broker%22%7D")
+        serde_json::json!("?source=%7B%22kind%22%3A%22broker%22%7D&view=topics")
     );
     wait_for_roots(&window, &roots, &roots);
     window.fill("[data-testid='tree-filter']", "kitchen/#");
