@@ -7,9 +7,8 @@ use crate::broker::{log_text, stop_requested};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use workbench_broker::{Broker, BrokerSettings};
 use workbench_tools::bench::{Bench, BenchSpec, BenchStats, Mode};
-use workbench_tools::{duration, Target};
+use workbench_tools::duration;
 use workbench_wire::codec::{Level, QoS};
 
 pub const OPTIONS: &str = "\
@@ -121,48 +120,18 @@ pub fn run(program: &str, usage: &str, args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    workbench_core::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::run::runtime(program, "bench") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("{program} bench: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     runtime.block_on(bench(program, o))
 }
 
 async fn bench(program: &str, o: Options) -> ExitCode {
     let stop = stop_requested();
-    let mut broker = None;
-    let target = if o.embedded {
-        let settings = BrokerSettings {
-            port: 0,
-            port_fallback: false,
-            ..BrokerSettings::default()
-        };
-        match Broker::start(settings, None).await {
-            Ok(b) => {
-                let target = Target::tcp(b.local_addr());
-                broker = Some(b);
-                target
-            }
-            Err(e) => {
-                eprintln!("{program} bench: cannot start the embedded broker: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        match Target::from_url(&o.url) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("{program} bench: {e}");
-                return ExitCode::from(2);
-            }
-        }
+    let (target, broker) = match crate::run::target(program, "bench", o.embedded, &o.url).await {
+        Ok(found) => found,
+        Err(exit) => return exit,
     };
     println!(
         "bench {} against {} (Ctrl-C stops)",

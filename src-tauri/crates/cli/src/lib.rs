@@ -17,4 +17,5 @@ pub mod broker;
 pub mod convert;
 pub mod record;
 pub mod replay;
+mod run;
 pub mod simulate;

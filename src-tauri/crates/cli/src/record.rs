@@ -79,17 +79,9 @@ pub fn run(program: &str, usage: &str, args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    workbench_core::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::run::runtime(program, "record") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("{program} record: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     match runtime.block_on(record(plan)) {
         Ok(status) => {

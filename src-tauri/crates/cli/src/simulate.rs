@@ -8,9 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workbench_broker::{Broker, BrokerSettings};
+use workbench_tools::duration;
 use workbench_tools::sim::{self, Simulator, EXAMPLES};
-use workbench_tools::{duration, Target};
 
 pub const OPTIONS: &str = "\
 Simulate options:
@@ -158,48 +157,18 @@ pub fn run(program: &str, usage: &str, args: &[String]) -> ExitCode {
     if o.check_only {
         return ExitCode::SUCCESS;
     }
-    workbench_core::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::run::runtime(program, "simulate") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("{program} simulate: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     runtime.block_on(simulate(program, plan, o))
 }
 
 async fn simulate(program: &str, plan: sim::Plan, o: Options) -> ExitCode {
     let stop = stop_requested();
-    let mut broker = None;
-    let target = if o.embedded {
-        let settings = BrokerSettings {
-            port: 0,
-            port_fallback: false,
-            ..BrokerSettings::default()
-        };
-        match Broker::start(settings, None).await {
-            Ok(b) => {
-                let target = Target::tcp(b.local_addr());
-                broker = Some(b);
-                target
-            }
-            Err(e) => {
-                eprintln!("{program} simulate: cannot start the embedded broker: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        match Target::from_url(&o.url) {
-            Ok(target) => target,
-            Err(e) => {
-                eprintln!("{program} simulate: {e}");
-                return ExitCode::from(2);
-            }
-        }
+    let (target, broker) = match crate::run::target(program, "simulate", o.embedded, &o.url).await {
+        Ok(found) => found,
+        Err(exit) => return exit,
     };
     println!("simulating against {} (Ctrl-C stops)", target.url());
     let simulator = Simulator::start(Arc::new(plan), target);
