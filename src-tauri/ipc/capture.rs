@@ -60,6 +60,12 @@ pub async fn capture_record_start(
     let source = match source {
         SourceId::Broker => RecordSource::Broker(broker_address(&broker)?),
         SourceId::Session(id) => RecordSource::Session(id),
+        other => {
+            return Err(IpcError::new(
+                ErrorCode::InvalidInput,
+                format!("{other} cannot be recorded: record the embedded broker or a session"),
+            ))
+        }
     };
     let started = capture.start_recording(source, filters).await?;
     let mut updates = capture.recording_updates();

@@ -89,6 +89,8 @@ fn key(source: &SourceId) -> String {
     match source {
         SourceId::Broker => "broker".to_owned(),
         SourceId::Session(id) => format!("session:{id}"),
+        SourceId::Proxy(id) => format!("proxy:{id}"),
+        SourceId::Capture(id) => format!("capture:{id}"),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Which source a model belongs to: the embedded broker, or one client session. Typed, so no
-//! layer parses strings to tell them apart; it crosses IPC as `{ "kind": "broker" }` or
-//! `{ "kind": "session", "id": "<profile id>" }`.
+//! Which source a model belongs to: the embedded broker, one client session, an inspecting
+//! proxy or an opened capture file. Typed, so no layer parses strings to tell them apart; it
+//! crosses IPC as `{ "kind": "broker" }` or `{ "kind": "session" | "proxy" | "capture", "id":
+//! "<id>" }`.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,11 @@ pub enum SourceId {
     Broker,
     /// One client session, by its profile id.
     Session(String),
+    /// An inspecting proxy between devices and an upstream broker, by its id: every proxied
+    /// client's packets, as the embedded broker shows its own clients'.
+    Proxy(String),
+    /// A capture file opened for viewing (a pcap or pcapng from tcpdump or Wireshark), by its id.
+    Capture(String),
 }
 
 impl SourceId {
@@ -21,6 +27,8 @@ impl SourceId {
         match self {
             SourceId::Broker => "broker".into(),
             SourceId::Session(id) => format!("session-{id}"),
+            SourceId::Proxy(id) => format!("proxy-{id}"),
+            SourceId::Capture(id) => format!("capture-{id}"),
         }
     }
 }
@@ -30,6 +38,8 @@ impl std::fmt::Display for SourceId {
         match self {
             SourceId::Broker => write!(f, "the embedded broker"),
             SourceId::Session(id) => write!(f, "session {id}"),
+            SourceId::Proxy(id) => write!(f, "proxy {id}"),
+            SourceId::Capture(id) => write!(f, "capture {id}"),
         }
     }
 }
@@ -48,5 +58,9 @@ mod tests {
         let text = serde_json::to_string(&session).unwrap();
         assert_eq!(text, r#"{"kind":"session","id":"p1"}"#);
         assert_eq!(serde_json::from_str::<SourceId>(&text).unwrap(), session);
+        let proxy = SourceId::Proxy("1884".into());
+        let text = serde_json::to_string(&proxy).unwrap();
+        assert_eq!(text, r#"{"kind":"proxy","id":"1884"}"#);
+        assert_eq!(serde_json::from_str::<SourceId>(&text).unwrap(), proxy);
     }
 }

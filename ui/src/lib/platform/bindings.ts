@@ -1756,7 +1756,14 @@ export type SourceId =
 /**  The embedded broker: every client's packets. */
 { kind: "broker" } | 
 /**  One client session, by its profile id. */
-{ kind: "session"; id: string };
+{ kind: "session"; id: string } | 
+/**
+ *  An inspecting proxy between devices and an upstream broker, by its id: every proxied
+ *  client's packets, as the embedded broker shows its own clients'.
+ */
+{ kind: "proxy"; id: string } | 
+/**  A capture file opened for viewing (a pcap or pcapng from tcpdump or Wireshark), by its id. */
+{ kind: "capture"; id: string };
 
 /**  A decoded Sparkplug message. */
 export type SparkplugMessage = SparkplugMessage_Serialize | SparkplugMessage_Deserialize;

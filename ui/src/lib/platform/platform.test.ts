@@ -68,6 +68,8 @@ describe('sources', () => {
     expect(sameSource(sessionSource('a'), sessionSource('b'))).toBe(false);
     expect(sameSource(sessionSource('broker'), brokerSource)).toBe(false);
     expect(sameSource(brokerSource, null)).toBe(false);
+    expect(sameSource(sessionSource('a'), { kind: 'proxy', id: 'a' })).toBe(false);
+    expect(sameSource({ kind: 'capture', id: 'a' }, { kind: 'capture', id: 'a' })).toBe(true);
     expect(isSession(sessionSource('a'))).toBe(true);
     expect(isSession(brokerSource)).toBe(false);
   });

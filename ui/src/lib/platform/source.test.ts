@@ -9,6 +9,8 @@ describe('the source a window starts on', () => {
   it('is the one its query names', () => {
     expect(sourceFromQuery(query({ kind: 'broker' }))).toEqual(brokerSource);
     expect(sourceFromQuery(query({ kind: 'session', id: 'p1' }))).toEqual(sessionSource('p1'));
+    expect(sourceFromQuery(query({ kind: 'proxy', id: '1884' }))).toEqual({ kind: 'proxy', id: '1884' });
+    expect(sourceFromQuery(query({ kind: 'capture', id: 'c1' }))).toEqual({ kind: 'capture', id: 'c1' });
     expect(sourceFromQuery(query({ id: 'a b&c=#/ü', kind: 'session' }))).toEqual(
       sessionSource('a b&c=#/ü'),
     );

@@ -1,5 +1,5 @@
-// Traffic sources as the backend names them: the embedded broker, or one client session by its
-// profile id. Typed objects, never strings to parse; this module only builds and compares them.
+// Traffic sources as the backend names them: the embedded broker, one client session by its
+// profile id, an inspecting proxy or an opened capture file by theirs. Typed objects, never strings to parse; this module only builds and compares them.
 import type { SourceId } from './bindings';
 
 export type { SourceId };
@@ -19,12 +19,12 @@ export function sameSource(
 ): boolean {
   if (!a || !b) return false;
   if (a.kind === 'broker' || b.kind === 'broker') return a.kind === b.kind;
-  return a.id === b.id;
+  return a.kind === b.kind && a.id === b.id;
 }
 
 /** A string naming a source, for map keys and {#each} / {#key} blocks; never parsed back. */
 export function sourceKey(source: SourceId): string {
-  return source.kind === 'broker' ? 'broker' : `session/${source.id}`;
+  return source.kind === 'broker' ? 'broker' : `${source.kind}/${source.id}`;
 }
 
 /** True for a client session's source (seen from a session, inbound comes from its broker). */
@@ -34,9 +34,9 @@ export function isSession(source: SourceId): source is { kind: 'session'; id: st
 
 /**
  * The source a window starts on, from its page's query (`?source=<JSON of a SourceId>`, as the
- * backend's `window_open` writes it). Anything but `{ kind: 'broker' }` or `{ kind: 'session',
- * id: '<non-empty string>' }` exactly (a missing or broken query, other kinds, extra fields)
- * shows the broker.
+ * backend's `window_open` writes it). Anything but `{ kind: 'broker' }` or `{ kind: 'session' |
+ * 'proxy' | 'capture', id: '<non-empty string>' }` exactly (a missing or broken query, other
+ * kinds, extra fields) shows the broker.
  */
 export function sourceFromQuery(search: string): SourceId {
   const text = new URLSearchParams(search).get('source');
@@ -50,8 +50,11 @@ export function sourceFromQuery(search: string): SourceId {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return brokerSource;
   const fields = value as Record<string, unknown>;
   const keys = Object.keys(fields).sort().join(',');
-  if (keys === 'id,kind' && fields.kind === 'session' && typeof fields.id === 'string' && fields.id !== '') {
-    return sessionSource(fields.id);
+  if (keys === 'id,kind' && typeof fields.id === 'string' && fields.id !== '') {
+    const id = fields.id;
+    if (fields.kind === 'session') return sessionSource(id);
+    if (fields.kind === 'proxy') return { kind: 'proxy', id };
+    if (fields.kind === 'capture') return { kind: 'capture', id };
   }
   return brokerSource;
 }
