@@ -129,3 +129,95 @@ fn record_replay_with_pause_and_step_and_the_saved_messages() {
     window.fill("[data-testid='language']", "en");
     window.close();
 }
+
+/// The broker's packet log saved as pcapng from the packet view: tshark reads the packets the
+/// log shows; the file opened back from the sources pane is a source of its own whose packet
+/// log names the device; a file that is not a capture is refused in words.
+#[test]
+#[ignore = "needs a display and tauri-driver: run by `make test` under Xvfb"]
+fn the_packet_log_saved_as_pcapng_opens_in_tshark_and_back_as_a_source() {
+    let window = AppWindow::launch(app_binary());
+    let port = broker_port(&window);
+    let sent = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-i", "sensor-7"])
+        .args(["-t", "plant/line-1/temp", "-m", "21.5"])
+        .status()
+        .expect("mosquitto_pub is installed");
+    assert!(sent.success());
+    window.click("[data-testid='tab-packets']");
+    window.wait_for_text("[data-testid='packet-log']", |t| {
+        t.contains("plant/line-1/temp") && t.contains("PUBACK") && t.contains("DISCONNECT")
+    });
+    window.click("[data-testid='packet-export-pcapng']");
+    let note = window.wait_for_text("[data-testid='packet-export-note']", |t| {
+        t.starts_with("Saved ") && t.contains("pcapng")
+    });
+    let path = note.rsplit(" to ").next().expect("a path").to_string();
+    assert!(path.ends_with(".pcapng"), "{note}");
+
+    let read = Command::new("tshark")
+        .args([
+            "-r",
+            &path,
+            "-d",
+            &format!("tcp.port=={port},mqtt"),
+            "-Y",
+            "mqtt",
+        ])
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "mqtt.msgtype",
+            "-e",
+            "mqtt.topic",
+            "-e",
+            "mqtt.clientid",
+        ])
+        .output()
+        .expect("tshark is installed (Debian package tshark)");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let lines = String::from_utf8(read.stdout).unwrap();
+    assert!(
+        lines.lines().any(|l| l == "1\t\tsensor-7"),
+        "a CONNECT from sensor-7:\n{lines}"
+    );
+    assert!(
+        lines.lines().any(|l| l == "3\tplant/line-1/temp\t"),
+        "its PUBLISH:\n{lines}"
+    );
+    assert!(
+        lines.lines().any(|l| l.starts_with("4\t")),
+        "the broker's PUBACK:\n{lines}"
+    );
+
+    // Back into the workbench: a source of its own.
+    window.click("[data-testid='open-capture']");
+    window.fill("[data-testid='pcap-path']", &path);
+    window.fill("[data-testid='pcap-ports']", &port);
+    window.click("[data-testid='pcap-open']");
+    window.wait_for_text("[data-testid='pcap-note']", |t| t.starts_with("Opened: "));
+    window.wait_for_text("[data-testid='source-capture']", |t| t.contains(".pcapng"));
+    window.click("[data-testid='tab-packets']");
+    window.wait_for_text("[data-testid='packet-log']", |t| {
+        t.contains("sensor-7") && t.contains("plant/line-1/temp") && t.contains("PUBACK")
+    });
+    shot(&window, "pcap-opened");
+
+    // A file that is not a capture.
+    let not_a_capture = window.downloads().join("notes.txt");
+    std::fs::write(&not_a_capture, "topic,payload\n").unwrap();
+    window.click("[data-testid='open-capture']");
+    window.fill(
+        "[data-testid='pcap-path']",
+        &not_a_capture.display().to_string(),
+    );
+    window.click("[data-testid='pcap-open']");
+    window.wait_for_text("[data-testid='pcap-error']", |t| {
+        t.contains("this is not a pcap or pcapng capture")
+    });
+}

@@ -9,6 +9,7 @@
 //! - [`publisher`]: a small MQTT client that publishes a replay to any broker.
 //! - [`formats`]: the formats of peers read as streams of messages and problems (MQTTX,
 //!   HiveMQ mqtt-cli, mqttui, mqtt-recorder); [`export`] writes MQTTX JSON and CSV.
+//! - [`pcap`]: packet logs written as pcapng for Wireshark, and pcap/pcapng captures read back.
 //! - [`lines`], [`time`]: numbered line reading that never trusts a file; the times files write.
 //!
 //! Never imports tauri; the CLI (`mqttwb record`, `mqttwb replay`) and the app share it.
@@ -19,6 +20,7 @@ pub mod jsonl;
 pub mod lines;
 pub mod link;
 pub mod message;
+pub mod pcap;
 pub mod record;
 pub mod replay;
 pub mod time;

@@ -1,21 +1,25 @@
 //! `convert`: reads a capture in any format `workbench_capture::formats` knows (a recording,
 //! MQTTX JSON or CSV, HiveMQ mqtt-cli `sub -J`, mqttui `log --json`, mqtt-recorder CSV) and
-//! writes it as a recording or as MQTTX JSON or CSV. Entries that cannot be read are counted and
-//! listed with their line numbers; the rest is converted.
+//! writes it as a recording, as MQTTX JSON or CSV, or as a pcapng capture for Wireshark (each
+//! client a connection, each message its PUBLISH). A pcap or pcapng capture is read as the
+//! PUBLISH packets its clients sent. Entries that cannot be read are counted and listed with
+//! their line numbers; the rest is converted.
 
 use crate::broker::log_text;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use workbench_capture::export::{Exporter, WRITABLE};
 use workbench_capture::formats::{open_file, Entry, ImportOptions};
+use workbench_capture::pcap::messages_to_pcapng;
 use workbench_capture::{Format, Problems};
 
 pub const OPTIONS: &str = "\
 Convert options (mqttwb convert IN OUT [OPTIONS]):
   --from ID                   IN's format, when it cannot be recognised: recording, mqttx-json,
-                              mqttx-csv, hivemq-json, mqttui-json, recorder-csv
-  --to ID                     OUT's format: recording, mqttx-json or mqttx-csv [from OUT's
-                              extension: .jsonl a recording, .json MQTTX JSON, .csv MQTTX CSV]
+                              mqttx-csv, hivemq-json, mqttui-json, recorder-csv, pcap
+  --to ID                     OUT's format: recording, mqttx-json, mqttx-csv or pcap [from OUT's
+                              extension: .jsonl a recording, .json MQTTX JSON, .csv MQTTX CSV,
+                              .pcapng a capture Wireshark opens]
   --base64                    mqtt-recorder payloads are base64 (recorded with --encode_b64)
   --utc                       read and write times without a zone as UTC (default: local time)
   --overwrite                 replace OUT if it exists
@@ -66,10 +70,11 @@ fn plan(args: &[String]) -> Result<Plan, String> {
             Some("jsonl") => Format::Recording,
             Some("json") => Format::MqttxJson,
             Some("csv") => Format::MqttxCsv,
+            Some("pcapng") => Format::Pcap,
             _ => return Err("say which format to write with --to".into()),
         },
     };
-    if !WRITABLE.contains(&to) {
+    if !WRITABLE.contains(&to) && to != Format::Pcap {
         return Err(format!("{} can be read but not written", to.describe()));
     }
     Ok(Plan {
@@ -101,6 +106,26 @@ fn convert(plan: &Plan) -> Result<(Format, u64, Problems), String> {
         _ => format!("cannot write {shown}: {e}"),
     })?;
     let out = std::io::BufWriter::new(file);
+    if plan.to == Format::Pcap {
+        let mut problems = Problems::default();
+        let mut written = 0u64;
+        let messages = entries.filter_map(|entry| match entry {
+            Entry::Message(message) => {
+                written += 1;
+                Some(message)
+            }
+            Entry::Problem(problem) => {
+                problems.add(problem.line, problem.reason);
+                None
+            }
+        });
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 1883));
+        let (out, _) = messages_to_pcapng(out, server, messages)
+            .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        out.into_inner()
+            .map_err(|e| format!("cannot write {shown}: {}", e.error()))?;
+        return Ok((format, written, problems));
+    }
     let mut exporter = Exporter::new(out, plan.to, plan.options.time_zone.clone())?;
     let mut problems = Problems::default();
     for entry in entries {

@@ -242,3 +242,100 @@ fn convert_a_peers_export_reporting_broken_lines() {
     assert_eq!(rows, 3, "{text}");
     assert!(text.contains("2024-03-05 14:22:31:456"), "{text}");
 }
+
+/// A device's traffic captured as pcapng (what the app's packet view saves; tcpdump's files read
+/// the same way) converts to a recording of what each client published.
+#[test]
+fn convert_a_capture_into_a_recording() {
+    use std::sync::Arc;
+    use workbench_capture::pcap::{log_to_pcapng, LogSide};
+    use workbench_wire::codec::{Connect, Level, PublishOut, QoS};
+    use workbench_wire::{Direction, PacketEvent, ProtocolVersion};
+    let event = |bytes: &[u8], direction, ms: u64| {
+        let frame = workbench_wire::frame(bytes, usize::MAX).unwrap().unwrap();
+        let mut summary = workbench_wire::summarize(bytes, &frame, ProtocolVersion::V311).unwrap();
+        summary.fields = workbench_wire::describe(bytes, &frame, ProtocolVersion::V311).unwrap();
+        let start = bytes.len() - summary.payload_len;
+        summary.payload = Some(bytes[start..].to_vec().into());
+        PacketEvent {
+            connection: 1,
+            client_id: Arc::from("meter-4"),
+            remote: Some("10.1.2.3:40000".parse().unwrap()),
+            direction,
+            summary,
+            time: std::time::UNIX_EPOCH + Duration::from_millis(1_709_648_551_000 + ms),
+        }
+    };
+    let mut connect = Vec::new();
+    Connect::new(Level::V3_1_1, "meter-4", 30).encode(&mut connect);
+    let mut log = vec![event(&connect, Direction::Inbound, 0)];
+    for (n, reading) in ["12.5", "12.75"].iter().enumerate() {
+        let mut publish = Vec::new();
+        PublishOut {
+            qos: QoS::AtMostOnce,
+            topic: "meters/4/kwh",
+            payload: reading.as_bytes(),
+            ..Default::default()
+        }
+        .encode(Level::V3_1_1, &mut publish);
+        log.push(event(&publish, Direction::Inbound, 500 * (n as u64 + 1)));
+    }
+    let server = "10.1.2.1:1883".parse().unwrap();
+    let (bytes, _) = log_to_pcapng(Vec::new(), LogSide::Server(server), &log, |_| None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("meter.pcapng");
+    std::fs::write(&capture, bytes).unwrap();
+    let recording = dir.path().join("meter.jsonl");
+    let out = mqttwb(&["convert"])
+        .arg(&capture)
+        .arg(&recording)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("wrote 2 messages"), "{said}");
+    let text = std::fs::read_to_string(&recording).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["topic"], "meters/4/kwh");
+    assert_eq!(lines[1]["text"], "12.75", "{text}");
+    assert_eq!(lines[0]["client_id"], "meter-4", "{text}");
+
+    // And the recording back out as pcapng: tshark reads meter-4's CONNECT and two PUBLISH.
+    let again = dir.path().join("again.pcapng");
+    let out = mqttwb(&["convert"])
+        .arg(&recording)
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = Command::new("tshark")
+        .arg("-r")
+        .arg(&again)
+        .args([
+            "-Y",
+            "mqtt",
+            "-T",
+            "fields",
+            "-e",
+            "mqtt.msgtype",
+            "-e",
+            "mqtt.clientid",
+            "-e",
+            "mqtt.msg",
+        ])
+        .output()
+        .expect("tshark is installed (Debian package tshark)");
+    let lines = String::from_utf8(read.stdout).unwrap();
+    assert_eq!(
+        lines, "1\tmeter-4\t\n2\t\t\n3\t\t31322e35\n3\t\t31322e3735\n",
+        "{lines}"
+    );
+}

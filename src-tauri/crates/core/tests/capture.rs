@@ -206,3 +206,189 @@ async fn recording_a_session_uses_its_settings_password_and_subscriptions() {
         "{text}"
     );
 }
+
+/// tshark's reading of a capture: one line per frame holding MQTT, tab-separated fields.
+fn tshark(file: &std::path::Path, port: u16, fields: &[&str]) -> Vec<String> {
+    let mut command = Command::new("tshark");
+    command.arg("-r").arg(file).args([
+        "-d",
+        &format!("tcp.port=={port},mqtt"),
+        "-Y",
+        "mqtt",
+        "-T",
+        "fields",
+    ]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let out = command
+        .output()
+        .expect("tshark runs (Debian package tshark)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("tshark prints UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A QoS 2 exchange between mosquitto_pub (MQTT 5) and mosquitto_sub (3.1.1) through the embedded
+/// broker: its packet log saved as pcapng decodes in tshark to the same packets in the same
+/// order, with no malformed packet and no TCP trouble; the file converted to classic pcap by
+/// Wireshark's editcap opens back as a source with the same packets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packet_log_saved_as_pcapng_is_what_tshark_reads_and_opens_back() {
+    use workbench_core::capture::pcap::{export_pcapng, open_capture};
+    use workbench_core::hub::TrafficHub;
+    use workbench_traffic::source::SourceLimits;
+    use workbench_traffic::SourceId;
+    use workbench_wire::PacketKind;
+    let downloads = tempfile::tempdir().unwrap();
+    std::env::set_var("MQTT_WORKBENCH_DOWNLOAD_DIR", downloads.path());
+    let (events, received) = tokio::sync::mpsc::channel(1024);
+    let settings = BrokerSettings {
+        port: 0,
+        port_fallback: false,
+        ..BrokerSettings::default()
+    };
+    let broker = Broker::start(settings, Some(events)).await.unwrap();
+    let address = broker.local_addr();
+    let port = address.port().to_string();
+    let hub = TrafficHub::new(SourceLimits::default());
+    tokio::spawn(hub.clone().ingest_broker(received));
+    let port_for_peers = port.clone();
+    tokio::task::spawn_blocking(move || {
+        let port = port_for_peers;
+        let sub = workbench_testkit::peers::ReadySub::start(
+            &port,
+            "plant/#",
+            1,
+            &["-q", "2", "-i", "dashboard"],
+        );
+        let sent = workbench_testkit::peers::mosquitto_pub(
+            &port,
+            &[
+                "-q",
+                "2",
+                "-V",
+                "5",
+                "-i",
+                "sensor-7",
+                "-t",
+                "plant/line-1/temp",
+                "-m",
+                "21.5",
+            ],
+        );
+        assert!(sent.status.success());
+        assert_eq!(sub.finish().trim(), "plant/line-1/temp 21.5");
+    })
+    .await
+    .unwrap();
+    // Every client has left: the log is complete (three DISCONNECTs: the marker's publisher,
+    // the sensor, the dashboard).
+    let kinds = || {
+        hub.read_source(&SourceId::Broker, |s| {
+            s.packets().map(|p| p.summary.kind).collect::<Vec<_>>()
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while kinds()
+        .iter()
+        .filter(|k| **k == PacketKind::Disconnect)
+        .count()
+        < 3
+    {
+        assert!(std::time::Instant::now() < deadline, "log: {:?}", kinds());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = kinds();
+    assert!(
+        log.iter().filter(|k| **k == PacketKind::PubComp).count() >= 2,
+        "{log:?}"
+    );
+
+    let saved = export_pcapng(&hub, &SourceId::Broker, Some(address), "", None).unwrap();
+    let file = std::path::PathBuf::from(&saved.path);
+    assert_eq!(file.extension().unwrap(), "pcapng");
+    assert_eq!(saved.packets as usize, log.len());
+    let types: Vec<u8> = tshark(&file, address.port(), &["mqtt.msgtype"])
+        .iter()
+        .map(|line| {
+            line.parse()
+                .unwrap_or_else(|_| panic!("one MQTT packet per frame: {line:?}"))
+        })
+        .collect();
+    let expected: Vec<u8> = log
+        .iter()
+        .map(|k| {
+            (1..=15)
+                .find(|t| PacketKind::from_type(*t) == Some(*k))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(types, expected, "tshark reads the log's packets in order");
+    let published = tshark(
+        &file,
+        address.port(),
+        &["mqtt.topic", "mqtt.msg", "mqtt.ver"],
+    );
+    assert!(
+        published
+            .iter()
+            .any(|l| l.starts_with("plant/line-1/temp\t32312e35")),
+        "the topic and payload (hex) as published: {published:?}"
+    );
+    let trouble = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-d", &format!("tcp.port=={},mqtt", address.port())])
+        .args([
+            "-Y",
+            "_ws.malformed || tcp.analysis.flags || _ws.expert.severity >= error",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&trouble.stdout),
+        "",
+        "no malformed packet, no TCP trouble"
+    );
+
+    // Wireshark's editcap writes the same capture as classic libpcap, as tcpdump does.
+    let classic = downloads.path().join("tcpdump.pcap");
+    let status = Command::new("editcap")
+        .args(["-F", "pcap"])
+        .arg(&file)
+        .arg(&classic)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let options = workbench_capture::pcap::ReadOptions {
+        server_ports: vec![address.port()],
+    };
+    let opened = open_capture(&hub, &classic, &options).unwrap();
+    assert!(matches!(opened.source, SourceId::Capture(_)));
+    assert_eq!(opened.name, "tcpdump.pcap");
+    assert_eq!(opened.stats.problems, 0, "{:?}", opened.stats.described);
+    let reopened = hub.read_source(&opened.source, |s| {
+        s.packets()
+            .map(|p| (p.summary.kind, p.client_id.to_string()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(reopened.iter().map(|(k, _)| *k).collect::<Vec<_>>(), log);
+    assert!(reopened
+        .iter()
+        .any(|(k, id)| *k == PacketKind::Publish && id == "sensor-7"));
+    assert!(reopened
+        .iter()
+        .any(|(k, id)| *k == PacketKind::PubComp && id == "dashboard"));
+
+    let error = open_capture(&hub, &downloads.path().join("missing.pcap"), &options).unwrap_err();
+    assert!(error.message.contains("missing.pcap"), "{}", error.message);
+    broker.stop().await;
+}

@@ -87,8 +87,9 @@ pub enum ReadError {
     TooLarge { path: String, max: usize },
 }
 
-/// Reads the whole regular file at `path`, refusing more than `max` bytes.
-pub fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, ReadError> {
+/// Opens the regular file at `path` for reading as a stream (never a FIFO, device or folder),
+/// with its length.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, u64), ReadError> {
     let shown = || path.display().to_string();
     let io = |error| ReadError::Io {
         path: shown(),
@@ -101,7 +102,19 @@ pub fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, ReadError> {
     if !meta.is_file() {
         return Err(ReadError::NotAFile { path: shown() });
     }
-    let mut bytes = Vec::with_capacity((meta.len() as usize).min(max).min(1 << 20));
+    Ok((file, meta.len()))
+}
+
+/// Reads the whole regular file at `path`, refusing more than `max` bytes.
+pub fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, ReadError> {
+    let shown = || path.display().to_string();
+    let io = |error| ReadError::Io {
+        path: shown(),
+        error,
+    };
+    let (file, length) = open_regular(path)?;
+    let meta_len = length;
+    let mut bytes = Vec::with_capacity((meta_len as usize).min(max).min(1 << 20));
     file.take(max as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;

@@ -17,6 +17,7 @@ pub mod hivemq;
 mod json_scan;
 pub mod mqttui;
 pub mod mqttx;
+mod pcapfile;
 pub mod recorder;
 mod recording;
 
@@ -41,16 +42,19 @@ pub enum Format {
     MqttuiJson,
     /// mqtt-recorder's CSV.
     RecorderCsv,
+    /// A pcap or pcapng capture (tcpdump, Wireshark): the PUBLISH packets clients sent.
+    Pcap,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Recording,
         Format::MqttxJson,
         Format::MqttxCsv,
         Format::HivemqJson,
         Format::MqttuiJson,
         Format::RecorderCsv,
+        Format::Pcap,
     ];
 
     /// The name options and the UI use (`recording`, `mqttx-json`...).
@@ -62,6 +66,7 @@ impl Format {
             Format::HivemqJson => "hivemq-json",
             Format::MqttuiJson => "mqttui-json",
             Format::RecorderCsv => "recorder-csv",
+            Format::Pcap => "pcap",
         }
     }
 
@@ -74,6 +79,7 @@ impl Format {
             Format::HivemqJson => "HiveMQ mqtt-cli sub -J",
             Format::MqttuiJson => "mqttui log --json",
             Format::RecorderCsv => "mqtt-recorder CSV",
+            Format::Pcap => "pcap or pcapng capture (tcpdump, Wireshark)",
         }
     }
 
@@ -83,6 +89,18 @@ impl Format {
 
     /// Recognises a format from the start of a file (a few kilobytes are enough).
     pub fn detect(head: &[u8]) -> Option<Format> {
+        if let Some(magic) = head.get(..4) {
+            let pcap = [
+                [0xD4, 0xC3, 0xB2, 0xA1],
+                [0xA1, 0xB2, 0xC3, 0xD4],
+                [0x4D, 0x3C, 0xB2, 0xA1],
+                [0xA1, 0xB2, 0x3C, 0x4D],
+                [0x0A, 0x0D, 0x0D, 0x0A],
+            ];
+            if pcap.iter().any(|m| m == magic) {
+                return Some(Format::Pcap);
+            }
+        }
         let text = String::from_utf8_lossy(head);
         let text = text.trim_start_matches('\u{feff}');
         let trimmed = text.trim_start();
@@ -176,6 +194,7 @@ pub fn open(
         Format::HivemqJson => Box::new(hivemq::Reader::new(reader, options)),
         Format::MqttuiJson => Box::new(mqttui::Reader::new(reader, options)),
         Format::RecorderCsv => Box::new(recorder::Reader::new(reader, options)),
+        Format::Pcap => Box::new(pcapfile::Reader::new(reader)),
     }
 }
 

@@ -9,12 +9,14 @@
 //!   [`workbench_capture::replay`]. One recording and one replay run at a time.
 //! - [`import`]: a capture file imported into a source's history.
 //! - [`library`]: the saved messages, sent through a session.
+//! - [`pcap`]: pcap and pcapng captures opened as sources, and packet logs saved as pcapng.
 //!
 //! State changes reach a front end through watch channels (recording status, replay progress):
 //! pushed, never polled.
 
 pub mod import;
 pub mod library;
+pub mod pcap;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
