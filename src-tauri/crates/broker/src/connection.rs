@@ -6,6 +6,7 @@
 //! a deadline, so a client that stops reading cannot hold its task for ever; unfinished packets
 //! count against a budget shared by all connections.
 
+use crate::door::faults::FaultGate;
 use crate::door::{CloseReason, ConnectStep, Door, DoorConfig, Notice, Output};
 use crate::router::registry::{Attach, Control};
 use crate::router::Router;
@@ -16,10 +17,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use wire::{PacketEvent, ProtocolVersion};
+
+mod stream;
+use stream::MIN_READ;
+pub use stream::{ByteStream, ClientStream};
 
 /// How long a publisher waits for a congested subscriber to drain before going on.
 const CONGESTION_WAIT: Duration = Duration::from_millis(250);
@@ -29,80 +32,6 @@ const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 const SMALL_UNFINISHED: usize = 64 * 1024;
 /// Output is written once it reaches this size, even if more deliveries wait.
 const WRITE_CHUNK: usize = 256 * 1024;
-
-/// A client's byte stream: TCP, TLS or WebSocket, all served the same way.
-pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> ByteStream for T {}
-
-/// The accepted socket. Plain TCP is read by readiness (no buffer while idle); the others
-/// through their own buffers.
-pub enum ClientStream {
-    Tcp(TcpStream),
-    Other(Box<dyn ByteStream>),
-}
-
-impl ClientStream {
-    /// Reads what is available into `buf`; 0 means the peer closed.
-    async fn read(&mut self, buf: &mut BytesMut, hint: &mut usize) -> std::io::Result<usize> {
-        match self {
-            ClientStream::Tcp(stream) => loop {
-                stream.readable().await?;
-                reserve(buf, *hint);
-                let spare = buf.capacity() - buf.len();
-                match stream.try_read_buf(buf) {
-                    Ok(n) => {
-                        adapt(hint, n, spare);
-                        return Ok(n);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
-                }
-            },
-            ClientStream::Other(stream) => {
-                reserve(buf, *hint);
-                let spare = buf.capacity() - buf.len();
-                let n = stream.read_buf(buf).await?;
-                adapt(hint, n, spare);
-                Ok(n)
-            }
-        }
-    }
-
-    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            ClientStream::Tcp(stream) => stream.write_all(bytes).await,
-            ClientStream::Other(stream) => {
-                stream.write_all(bytes).await?;
-                stream.flush().await
-            }
-        }
-    }
-
-    async fn shutdown(&mut self) {
-        let _ = match self {
-            ClientStream::Tcp(stream) => stream.shutdown().await,
-            ClientStream::Other(stream) => stream.shutdown().await,
-        };
-    }
-}
-
-const MIN_READ: usize = 2 * 1024;
-const MAX_READ: usize = 256 * 1024;
-
-fn reserve(buf: &mut BytesMut, hint: usize) {
-    if buf.capacity() - buf.len() < MIN_READ {
-        buf.reserve(hint.max(MIN_READ));
-    }
-}
-
-/// Grows the next read when this one filled its space, shrinks it when reads are small.
-fn adapt(hint: &mut usize, read: usize, spare: usize) {
-    if read >= spare {
-        *hint = (*hint * 2).min(MAX_READ);
-    } else if read < *hint / 4 {
-        *hint = (*hint / 2).max(MIN_READ);
-    }
-}
 
 /// Bytes of packet events waiting for the consumer (payloads, topics and fields included).
 pub const TAP_BUDGET: usize = 64 * 1024 * 1024;
@@ -250,6 +179,15 @@ pub async fn serve(
     let Some(step) = step else {
         return;
     };
+    // A refusal armed for this client id answers instead of the session.
+    let refusal = match &step {
+        ConnectStep::Attach { client_id, .. } => ctx.router.faults.take_refusal(client_id),
+        ConnectStep::Refuse { .. } => None,
+    };
+    let step = match refusal {
+        Some(code) => door.refuse_by_fault(code, &mut out),
+        None => step,
+    };
     let (client_id, clean_start, expiry) = match step {
         ConnectStep::Refuse { delay, reason } => {
             if !delay.is_zero() {
@@ -380,11 +318,39 @@ async fn run(
         return CloseReason::ServerClosed("no session".into());
     };
     let mut reading = true;
+    // Fault rules armed for this client, between the socket and the door; none (and one atomic
+    // load per step) while no rule is armed anywhere.
+    let book = ctx.router.faults.clone();
+    let mut gate: Option<Box<FaultGate>> = None;
     loop {
         let now = Instant::now();
-        door.on_bytes(buf, now, out);
+        if gate.is_none() && !book.is_empty() && book.has_rules_for(door.client_id()) {
+            let faults = workbench_faults::Faults::new(book.clone(), door.client_id(), door.serial);
+            gate = Some(Box::new(FaultGate::new(faults)));
+        }
+        match gate.as_deref_mut() {
+            None => door.on_bytes(buf, now, out),
+            Some(gate) => {
+                match gate.faults.take_action() {
+                    Some(workbench_faults::Action::Cut) => {
+                        return CloseReason::ConnectionLost(
+                            "cut by a fault rule (no DISCONNECT)".into(),
+                        )
+                    }
+                    Some(workbench_faults::Action::Disconnect { code }) => {
+                        door.disconnect_by_fault(code, out)
+                    }
+                    None => {}
+                }
+                gate.from_client(buf, door, now, out);
+                let from = out.events.len();
+                door.on_gated_bytes(&mut gate.staged, buf.len(), now, out);
+                gate.mark_read(out, from);
+            }
+        }
         if out.close.is_none() {
-            while out.bytes.len() < WRITE_CHUNK && door.pull(now, out) {}
+            let room = gate.as_ref().is_none_or(|g| g.has_room_to_client());
+            while room && out.bytes.len() < WRITE_CHUNK && door.pull(now, out) {}
         }
         if buf.is_empty() && buf.capacity() > 0 && matches!(stream, ClientStream::Tcp(_)) {
             // Idle plain-TCP connections hold no buffer.
@@ -401,6 +367,9 @@ async fn run(
                 out,
             );
             out.close = Some(reason);
+        }
+        if let Some(gate) = gate.as_deref_mut() {
+            gate.to_client(out, now);
         }
         // Report and write what this step produced.
         let counts = door.counts.take();
@@ -460,10 +429,26 @@ async fn run(
             }
             continue;
         }
-        let deadline = door.next_deadline();
+        let mut deadline = door.next_deadline();
         // More to send right away (a long retained backlog, a full mailbox): go round again,
         // after looking at everything else that is ready.
-        let sendable = door.has_sendable();
+        let mut sendable = door.has_sendable();
+        let mut may_read = reading;
+        if let Some(g) = gate.as_deref() {
+            if g.idle() {
+                gate = None;
+            } else {
+                let paused = g.faults.paused();
+                may_read &= g.has_room_to_broker() && !paused;
+                sendable &= g.has_room_to_client();
+                // A paused broker does not blame the client for its silence.
+                deadline = if paused { None } else { deadline };
+                deadline = match (deadline, g.next_release()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
         tokio::select! {
             biased;
             _ = shutdown.changed() => {
@@ -479,9 +464,10 @@ async fn run(
                 Some(Control::Close(code)) => {
                     door.close_by_server(code, "closed by the broker", out);
                 }
+                Some(Control::Faults) => {}
                 None => {}
             },
-            read = stream.read(buf, hint), if reading => match read {
+            read = stream.read(buf, hint), if may_read => match read {
                 Ok(0) => return CloseReason::ConnectionLost("the client closed the connection".into()),
                 Ok(_) => {}
                 Err(error) => return CloseReason::ConnectionLost(format!("reading failed: {error}")),
@@ -539,6 +525,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     /// Every idle connection costs its task: the future's size is checked (deterministic, unlike
     /// resident memory) so that a change that makes it balloon is noticed. Measured: about 2.5 kB

@@ -147,7 +147,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor
 /// Accepts the "mqtt" WebSocket subprotocol when the client offers it (as MQTT over WebSocket
 /// requires); clients that offer none are served too.
 #[allow(clippy::result_large_err)] // the signature tungstenite's callback requires
-fn choose_subprotocol(
+pub fn choose_subprotocol(
     request: &Request,
     mut response: Response,
 ) -> Result<Response, ErrorResponse> {

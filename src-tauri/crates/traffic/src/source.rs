@@ -94,6 +94,15 @@ fn bound_for_the_log(summary: &mut workbench_wire::PacketSummary) {
     bound_fields(summary);
 }
 
+/// A PUBLISH a fault rule dropped (its first field is `fault: drop`): listed in the log, never a
+/// message of the tree or the rates, as it never got through.
+fn lost_on_purpose(summary: &workbench_wire::PacketSummary) -> bool {
+    summary
+        .fields
+        .first()
+        .is_some_and(|(name, value)| *name == "fault" && value == "drop")
+}
+
 /// Bounds the decoded fields (also kept with each message in a topic's history).
 fn bound_fields(summary: &mut workbench_wire::PacketSummary) {
     if summary.fields.len() > LOGGED_FIELDS {
@@ -155,7 +164,7 @@ impl SourceModel {
         self.last_packet_ms = self.last_packet_ms.max(time_ms);
         let second = time_ms / 1000;
         let summary = &mut event.summary;
-        if summary.kind == PacketKind::Publish {
+        if summary.kind == PacketKind::Publish && !lost_on_purpose(summary) {
             self.last_message_ms = self.last_message_ms.max(time_ms);
             match event.direction {
                 Direction::Inbound => {
@@ -368,5 +377,15 @@ mod tests {
             .fields
             .iter()
             .all(|(_, v)| v.len() < LOGGED_FIELD_BYTES + 32));
+    }
+
+    #[test]
+    fn a_publish_a_fault_dropped_is_logged_but_never_a_message() {
+        let mut model = SourceModel::new(SourceLimits::default());
+        let mut event = publish("dev1", "lost/t", b"", 1);
+        event.summary.fields = vec![("fault", "drop".to_string())];
+        model.ingest(event);
+        assert!(model.tree.find("lost/t").is_none());
+        assert_eq!(model.packets().count(), 1);
     }
 }

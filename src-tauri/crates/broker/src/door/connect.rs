@@ -361,7 +361,13 @@ impl Door {
 
     /// Writes a CONNACK refusing the client with `code` (an MQTT 5 reason code; 3.1.1 clients
     /// get the nearest return code) and closes.
-    fn refuse(&mut self, out: &mut Output, code: u8, why: String, delay: Duration) -> ConnectStep {
+    pub(super) fn refuse(
+        &mut self,
+        out: &mut Output,
+        code: u8,
+        why: String,
+        delay: Duration,
+    ) -> ConnectStep {
         let code = if self.level.is_v5() {
             code
         } else {

@@ -14,6 +14,7 @@
 //! subscriber to let drain) is handed to the connection task as a decision.
 
 pub mod connect;
+pub mod faults;
 pub mod inbound;
 pub mod outbound;
 pub mod subscribe;

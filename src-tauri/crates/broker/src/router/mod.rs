@@ -122,6 +122,8 @@ pub struct Router {
     pub counters: RouterCounters,
     /// What routing did with the latest messages, for the views that explain it.
     pub routing: explain::RoutingLog,
+    /// Fault rules armed against clients, kept across broker restarts like sessions.
+    pub faults: Arc<workbench_faults::FaultBook>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -141,6 +143,7 @@ impl Router {
             ids: SessionIds::default(),
             counters: RouterCounters::default(),
             routing: explain::RoutingLog::default(),
+            faults: Arc::default(),
         }
     }
 

@@ -17,6 +17,8 @@ pub enum Control {
     TakenOver,
     /// Close now with this MQTT 5 reason code (administrative action, shutting down).
     Close(u8),
+    /// The client's fault rules changed: look at them again (cut, pause, resume...).
+    Faults,
 }
 
 /// How a connection is reached from outside.

@@ -3,11 +3,13 @@
 //!
 //! - [`connecting`]: versions, credentials, keep-alive, $SYS, input the broker refuses.
 //! - [`delivery`]: QoS, retained messages, wills, persistent sessions, MQTT 5 properties.
+//! - [`faults`]: fault injection with Paho 2, mosquitto_sub and raw sockets as the devices.
 //! - [`listeners`]: ports, WebSocket, TLS, and what the app does through the door.
 //! - [`routing`]: routing explained, every client's outcome and reason.
 
 mod connecting;
 mod delivery;
+mod faults;
 mod listeners;
 mod routing;
 
