@@ -14,7 +14,8 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # The workspace's crates under the Tauri shell (src-tauri/crates/): none may ever depend on a
 # window toolkit, and mqttwb, built from them alone, must not link one.
 CORE_CRATES := workbench-wire workbench-broker workbench-traffic workbench-session workbench-charts workbench-decode \
-	workbench-secrets workbench-core workbench-cli workbench-capture workbench-tools
+	workbench-secrets workbench-core workbench-cli workbench-capture workbench-tools workbench-classroom \
+	workbench-faults workbench-learn workbench-amqp workbench-proxy
 GUI_PACKAGES := tauri|wry|webkit2gtk|javascriptcore|gtk|tao
 GUI_LIBRARIES := libwebkit2gtk|libjavascriptcoregtk|libgtk
 # The longest a Rust file under src-tauri/ may be; to be lowered to 600.
@@ -23,15 +24,16 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 
 # Tauri's Linux build and runtime needs, the virtual display and WebDriver for end-to-end tests,
-# and mosquitto as the independent broker and clients the tests compare against.
+# mosquitto as the independent broker and clients the tests compare against, and tshark (with
+# editcap) to read the pcapng files the workbench writes as Wireshark does.
 APT_PACKAGES := build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver \
-	libdbus-1-dev mosquitto mosquitto-clients python3-pip openssl
+	libdbus-1-dev mosquitto mosquitto-clients python3-pip openssl tshark
 
 .PHONY: help run test test-rust test-ui test-e2e lint check-layers check-cli-links check-size deps \
 	deps-system deps-tools deps-ui deps-python ui bindings package install-cli clean bench-broker \
 	bench-scale bench-hostile bench-traffic bench-session bench-idle bench-search bench-startup bench-teach-map bench-replay \
-	bench-load
+	bench-load test-classroom bench-proxy bench-faults test-rabbitmq
 
 help:
 	@echo "make run      build and start MQTT Workbench (needs a display)"
@@ -40,6 +42,8 @@ help:
 	@echo "make bindings regenerate ui/src/lib/platform/bindings.ts from src-tauri/ipc"
 	@echo "make package  build a release .deb and .rpm (target/release/bundle/)"
 	@echo "make install-cli  install mqttwb, the command line (headless broker), into ~/.cargo/bin"
+	@echo "make test-rabbitmq  AMQP sessions and mqttwb amqp against a real RabbitMQ, with pika (~2 min)"
+	@echo "make test-classroom  the classroom with a real browser (chromium + chromedriver, installed if missing)"
 	@echo "make bench-broker  broker throughput, 1 pub -> 1 sub: workbench vs bare rumqttd vs mosquitto"
 	@echo "make bench-scale   broker at scale: memory per connection, connection rate, fan-out, fan-in, many topics, retained, latency (~10 min)"
 	@echo "make bench-hostile broker vs hostile clients (subscription flood, big retained replay, churn): workbench vs mosquitto"
@@ -48,6 +52,7 @@ help:
 	@echo "make bench-startup  cold start to the first rendered frame, and the packages' sizes"
 	@echo "make bench-teach-map  the live map: frame time at 50 clients x 5,000 msg/s, and idle"
 	@echo "make bench-search  the filter box's payload search on 100,000 topics, next to topic filters"
+	@echo "make bench-proxy    the inspecting proxy vs a direct connection to mosquitto: throughput and added latency"
 	@echo "make bench-session  a session (rumqttc + packet tap + model) vs bare rumqttc, to mosquitto"
 	@echo "make bench-load   mqttwb bench's publish rate vs the raw-socket generator and a rumqttc loop, on mosquitto and the workbench broker"
 	@echo "make bench-replay  replay as fast as possible into the embedded broker vs mosquitto"
@@ -75,13 +80,13 @@ deps-tools:
 
 # Eclipse Paho, the independent Python client the broker tests use; pysparkplug, grpcio-tools
 # and protobuf, the independent encoders the Sparkplug B and Protobuf decoder tests use.
-PYTHON_PACKAGES := 'paho-mqtt>=2,<3' grpcio-tools protobuf
+PYTHON_PACKAGES := 'paho-mqtt>=2,<3' grpcio-tools protobuf pika
 # pysparkplug (the tests' independent Sparkplug encoder) pins paho-mqtt<2; only its payload
 # encoding is used, so it is installed without its dependencies and paho stays at 2.
 PYTHON_NO_DEPS := pysparkplug
 PIP := python3 -m pip install --quiet --disable-pip-version-check
 deps-python:
-	@python3 -c "import paho.mqtt.client as c; c.CallbackAPIVersion; import pysparkplug, grpc_tools, google.protobuf" 2>/dev/null || \
+	@python3 -c "import paho.mqtt.client as c; c.CallbackAPIVersion; import pysparkplug, grpc_tools, google.protobuf, pika" 2>/dev/null || \
 	  { $(PIP) $(PYTHON_PACKAGES) 2>/dev/null || $(PIP) --user --break-system-packages $(PYTHON_PACKAGES); } && \
 	  { $(PIP) --no-deps $(PYTHON_NO_DEPS) 2>/dev/null || $(PIP) --no-deps --user --break-system-packages $(PYTHON_NO_DEPS); }
 
@@ -177,7 +182,33 @@ test-ui: deps-ui
 # Screenshots land in target/e2e-screenshots/.
 test-e2e: ui deps-tools
 	PATH="$(CARGO_BIN):$$PATH" timeout 2400 xvfb-run -a -s "-screen 0 1280x800x24" \
-	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1
+	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1 --skip with_chromium
+
+# The classroom with a real browser: the app's window turns the classroom on, Debian's chromium
+# (driven by chromedriver) opens the student page, joins, publishes; the window shows the student.
+CLASSROOM_APT := chromium chromium-driver
+test-classroom: ui deps-tools deps-system
+	@missing=""; for p in $(CLASSROOM_APT); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	PATH="$(CARGO_BIN):$$PATH" timeout 1200 xvfb-run -a -s "-screen 0 1280x800x24" \
+	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1 classroom::
+
+# AMQP 0-9-1 against a real RabbitMQ (Debian's rabbitmq-server, one node per test on free ports
+# with its own data folder; the Python pika client as the independent peer). Not in `make test`:
+# each node takes 5 to 20 s to start. About 1 to 2 minutes on this machine, builds excluded.
+RABBITMQ_APT := rabbitmq-server
+test-rabbitmq: deps-python
+	@missing=""; for p in $(RABBITMQ_APT); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	timeout 1200 cargo test -p workbench-amqp -p workbench-cli --test rabbitmq --test rabbitmq_failures \
+	  --test amqp -- \
+	  --include-ignored --test-threads=2
 
 # The load generator's own overhead: mqttwb bench's publish rate beside the broker benchmarks'
 # raw-socket generator and a plain rumqttc loop, against mosquitto and the workbench broker.
@@ -191,6 +222,11 @@ bench-load: deps-system
 bench-broker: deps-system
 	cargo build --release -p workbench-broker --examples
 	cargo bench -p workbench-broker --bench broker_throughput
+
+# What fault injection costs the broker: no rule, a rule for another client, a rule on both
+# clients, side by side in one run.
+bench-faults: deps-system
+	cargo bench -p workbench-broker --bench fault_overhead
 
 # Scale: memory per idle connection, connection rate, fan-out, fan-in, many topics, retained
 # replay, latency at a fixed rate (about 10 minutes; sizes through BENCH_* variables).
@@ -213,6 +249,11 @@ bench-search:
 
 bench-session: deps-system
 	cargo bench -p workbench-session --bench session_throughput
+
+# The inspecting proxy vs a direct connection to mosquitto: throughput (QoS 0 and 1) and the
+# latency it adds, in one run.
+bench-proxy: deps-system
+	cargo bench -p workbench-proxy --bench proxy_throughput
 
 # Replay as fast as possible into the embedded broker and mosquitto, QoS 0 and 1, same run.
 bench-replay: deps-system

@@ -40,6 +40,8 @@ pub fn run_app() -> Result<(), tauri::Error> {
         secrets,
         Folders::from_os().config.as_deref(),
     ));
+    // Inspecting proxies: traffic sources of their own, started from the UI.
+    let proxies = workbench_core::proxy::ProxyService::new(app.hub.clone());
     let (starting, stopping) = (app.clone(), app.clone());
     tauri::Builder::default()
         .manage(app.hub.clone())
@@ -50,13 +52,28 @@ pub fn run_app() -> Result<(), tauri::Error> {
         .manage(app.decoders.clone())
         .manage(capture)
         .manage(workbench_tools::service::ToolsService::new())
+        // Off until the teacher turns it on (the student page and the broker on the network).
+        .manage(Arc::new(
+            workbench_classroom::Classroom::new(app.broker.clone()).saving_to(app.saved.clone()),
+        ))
+        // Lessons: the built-in set and the data folder's `lessons/`, run on the embedded broker.
+        .manage(Arc::new(workbench_learn::Learn::new(
+            Folders::from_os().config,
+            app.hub.clone(),
+            app.broker.clone(),
+        )))
         .manage(ipc::traffic::WindowViewers::default())
+        .manage(proxies.clone())
         // A window that closes leaves no viewer behind, whether or not its page said goodbye.
         .on_window_event(ipc::traffic::on_window_event)
         .invoke_handler(specta.invoke_handler())
         .setup(move |handle| {
             specta.mount_events(handle);
             let handle = handle.handle().clone();
+            tauri::async_runtime::spawn(ipc::learn::push_changes(handle.clone()));
+            tauri::async_runtime::spawn(ipc::proxy::push_changes(proxies, handle.clone()));
+            let broker = starting.broker.clone();
+            tauri::async_runtime::spawn(ipc::faults::push_changes(broker, handle.clone()));
             tauri::async_runtime::spawn(async move {
                 // On the app's runtime: the services' background tasks run there.
                 starting.start();

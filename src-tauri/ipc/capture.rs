@@ -7,11 +7,13 @@ use super::IpcError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tauri::ipc::Channel;
+use workbench_capture::pcap::ReadOptions;
 use workbench_capture::record::RecordingStatus;
 use workbench_capture::replay::{Control, ReplayOptions, ReplayProgress};
 use workbench_core::broker::service::BrokerService;
 use workbench_core::capture::import::{import_into, ImportSummary};
 use workbench_core::capture::library::{Library, SavedMessage};
+use workbench_core::capture::pcap::{export_pcapng, open_capture, OpenedCapture, PcapExport};
 use workbench_core::capture::{CaptureService, RecordSource, RecordingFile, ReplayTarget};
 use workbench_core::error::ErrorCode;
 use workbench_core::hub::TrafficHub;
@@ -318,3 +320,71 @@ pub async fn capture_import(
     .await
     .map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?
 }
+
+/// Opens a pcap or pcapng capture (tcpdump on port 1883, Wireshark) as a source of its own: its
+/// MQTT packets in the packet log, sequence diagram and topic tree. `ports` names the broker's
+/// ports for connections the capture caught after their CONNECT (1883 when empty).
+#[tauri::command(async)]
+#[specta::specta]
+pub async fn capture_open_pcap(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    path: String,
+    ports: Vec<u16>,
+) -> Result<OpenedCapture, IpcError> {
+    let hub = hub.inner().clone();
+    let mut options = ReadOptions::default();
+    if !ports.is_empty() {
+        options.server_ports = ports;
+    }
+    // A capture of any size is read here: off the async runtime.
+    tauri::async_runtime::spawn_blocking(move || {
+        open_capture(&hub, std::path::Path::new(&path), &options)
+    })
+    .await
+    .map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?
+}
+
+/// Closes an opened capture: its source and what it held are gone.
+#[tauri::command]
+#[specta::specta]
+pub fn capture_close_pcap(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: SourceId,
+) -> Result<(), IpcError> {
+    if !matches!(source, SourceId::Capture(_)) {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            format!("{source} is not an opened capture"),
+        ));
+    }
+    hub.remove(&source);
+    Ok(())
+}
+
+/// Saves a source's packet log (what passes the packet view's filters, oldest first) as pcapng
+/// into the Downloads folder, for Wireshark and tshark.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn capture_export_pcapng(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    broker: Broker<'_>,
+    source: SourceId,
+    client: String,
+    kind: Option<workbench_wire::PacketKind>,
+) -> Result<PcapExport, IpcError> {
+    let server = match &source {
+        SourceId::Session(_) => None,
+        SourceId::Broker => (*broker.listening().borrow()).or(Some(DEFAULT_SERVER)),
+        // A proxy's id is its listening port.
+        SourceId::Proxy(port) => Some(port.parse().map_or(DEFAULT_SERVER, |port| {
+            std::net::SocketAddr::new(DEFAULT_SERVER.ip(), port)
+        })),
+        // The log names each client's address; the server's is not kept for a capture.
+        SourceId::Capture(_) => Some(DEFAULT_SERVER),
+    };
+    export_pcapng(&hub, &source, server, &client, kind)
+}
+
+/// The server end written for a log that does not know its own address.
+const DEFAULT_SERVER: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1883);

@@ -8,10 +8,14 @@
 
 pub mod broker;
 pub mod capture;
+pub mod classroom;
 pub mod commands;
 pub mod decode;
 pub mod events;
+pub mod faults;
+pub mod learn;
 pub mod preferences;
+pub mod proxy;
 pub mod session;
 pub mod teach;
 pub mod tools;
@@ -47,6 +51,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             events::BrokerChanged,
             events::ClientsChanged,
             events::SessionsChanged,
+            classroom::ClassroomChanged,
+            learn::LearnChanged,
+            proxy::ProxiesChanged,
+            faults::FaultsChanged,
         ])
         // Error types every fallible command returns; exported even before a command uses them.
         .typ::<IpcError>()

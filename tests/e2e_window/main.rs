@@ -6,10 +6,12 @@
 //!
 //! - [`capture`]: recording, replay with pause and step, and the saved-message library.
 //! - [`comfort`]: publishing with no setup, new topics open, the dark theme, the shortcuts.
+//! - [`proxy`]: the inspecting proxy started from its form, its clients and refusals.
 //! - [`shell`]: the window, the broker dashboard, the topic tree and inspector, a flood.
 //! - [`sessions`]: sessions made through the IPC and in the UI, against mosquitto and the
 //!   embedded broker.
 //! - [`decode`]: Sparkplug B and Protobuf payloads decoded, the Sparkplug view.
+//! - [`faults`]: a fault armed from a client's row, marked in the packet log and diagram.
 //! - [`teach`]: the sequence diagram, the live map, routing explained and who is busy.
 //! - [`tools`]: the Simulator and Bench panels against the embedded broker.
 //! - [`windows`]: settings across a restart, and a second window with its own view.
@@ -18,8 +20,12 @@
 mod support;
 
 mod capture;
+mod classroom;
 mod comfort;
 mod decode;
+mod faults;
+mod learn;
+mod proxy;
 mod sessions;
 mod shell;
 mod teach;

@@ -25,6 +25,19 @@ Broker options:
   --wss N                     with the TLS options, also MQTT over secure WebSocket on port N
   --user NAME:PASSWORD        require this username and password (repeat for more users)
 
+Fault injection (repeat for more rules; a rule may name a client that has not connected yet):
+  --fault CLIENT:FAULT        break things on purpose for one client id, where FAULT is
+      drop=KIND[:N]           lose its next N (1) packets of KIND (puback, pubrec, pubcomp,
+                              suback, pingresp, ...); drop-in= for packets it sends
+      delay=MS[+JITTER]       hold its packets MS ms plus up to JITTER ms, both ways (order kept);
+                              delay-in= / delay-out= for one way
+      dup[=N]                 send its next N (1) PUBLISH twice, the copy with DUP set
+      cut                     close its connection without DISCONNECT (its will fires)
+      pause                   stop reading from it (a slow broker), for the whole run
+      refuse=CODE             refuse its next CONNECT with this reason code (0x87, 135, ...)
+      disconnect=CODE         send it a DISCONNECT with this reason code (MQTT 5) and close
+                              e.g. --fault 'dev1:drop=puback:1' --fault 'dev1:refuse=0x87'
+
 Limits (defaults in brackets; each answered with the MQTT 5 reason code a client can read):
   --max-packet-size BYTES     largest packet accepted [16777216; at most 268435456]
   --max-connections N         connections at once [100000]
@@ -225,8 +238,9 @@ pub(crate) fn stop_requested() -> impl std::future::Future<Output = ()> {
 /// executable in messages (`mqttwb`, or `mqtt-workbench` for the app's own), and `usage` is its
 /// help text, shown after a wrong option. Returns the process's exit code: 2 for wrong options.
 pub fn run(program: &str, usage: &str, args: &[String]) -> ExitCode {
-    let settings = match settings(args) {
-        Ok(settings) => settings,
+    let parsed = fault_rules(args).and_then(|(rest, rules)| Ok((settings(&rest)?, rules)));
+    let (settings, rules) = match parsed {
+        Ok(parsed) => parsed,
         Err(problem) => {
             eprintln!("{program} broker: {problem}\n\n{usage}");
             return ExitCode::from(2);
@@ -245,13 +259,40 @@ pub fn run(program: &str, usage: &str, args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(headless_broker(program, settings))
+    runtime.block_on(headless_broker(program, settings, rules))
+}
+
+/// A fault rule of the command line: the client id and its faults.
+type FaultRule = (String, Vec<workbench_core::faults::Fault>);
+
+/// Takes the `--fault CLIENT:FAULT` options out of `args`: the other options, and the rules.
+pub fn fault_rules(args: &[String]) -> Result<(Vec<String>, Vec<FaultRule>), String> {
+    let mut rest = Vec::new();
+    let mut rules = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg != "--fault" {
+            rest.push(arg.clone());
+            continue;
+        }
+        let text = args
+            .next()
+            .ok_or_else(|| "--fault needs a rule, such as dev1:drop=puback:1".to_string())?;
+        let rule = workbench_core::faults::parse(text)
+            .map_err(|e| format!("--fault '{}': {e}", log_text(text, 80)))?;
+        rules.push(rule);
+    }
+    Ok((rest, rules))
 }
 
 /// How often clients that lose QoS 0 messages are reported while they stay connected.
 const DROP_REPORT: Duration = Duration::from_secs(10);
 
-async fn headless_broker(program: &str, settings: BrokerSettings) -> ExitCode {
+async fn headless_broker(
+    program: &str,
+    settings: BrokerSettings,
+    rules: Vec<FaultRule>,
+) -> ExitCode {
     let (events_tx, mut events) = tokio::sync::mpsc::channel(4096);
     let exposed = !settings.bind.is_loopback();
     let broker = match Broker::start(settings, Some(events_tx)).await {
@@ -285,6 +326,24 @@ async fn headless_broker(program: &str, settings: BrokerSettings) -> ExitCode {
             listener.scheme, listener.address
         ));
     }
+    for (client_id, faults) in rules {
+        for fault in faults {
+            let described = fault.describe();
+            if let Err(error) = broker.router().arm_fault(&client_id, fault) {
+                eprintln!(
+                    "{program} broker: --fault for {}: {error}",
+                    log_text(&client_id, FIELD)
+                );
+                broker.stop().await;
+                return ExitCode::from(2);
+            }
+            say(format!(
+                "fault armed: {} for {}",
+                described,
+                log_text(&client_id, FIELD)
+            ));
+        }
+    }
     let mut drops = tokio::time::interval(DROP_REPORT);
     drops.tick().await;
     let mut reported: HashMap<u64, u64> = HashMap::new();
@@ -311,7 +370,18 @@ async fn headless_broker(program: &str, settings: BrokerSettings) -> ExitCode {
             }
             event = events.recv() => match event {
                 None => break,
-                Some(BrokerEvent::Packets(_) | BrokerEvent::Retained { .. }) => {}
+                Some(BrokerEvent::Packets(batch)) => {
+                    for packet in batch.events() {
+                        if let Some(mark) = workbench_core::faults::mark_of(&packet.summary.fields) {
+                            let way = match packet.direction {
+                                workbench_wire::Direction::Inbound => "from",
+                                workbench_wire::Direction::Outbound => "to",
+                            };
+                            say(format!("fault: {mark} {} {way} {}", packet.summary.kind.name(), id(&packet.client_id)));
+                        }
+                    }
+                }
+                Some(BrokerEvent::Retained { .. }) => {}
                 Some(BrokerEvent::Connected { client_id, remote, version }) => {
                     say(format!("connected: {} from {remote} (MQTT {})", id(&client_id), version.label()));
                 }
@@ -368,6 +438,33 @@ mod tests {
         let shown = log_text(&long, 128);
         assert!(shown.len() < 160, "{}", shown.len());
         assert!(shown.ends_with("…(+59872 bytes)"), "{shown}");
+    }
+
+    #[test]
+    fn fault_rules_are_options_read_before_the_others() {
+        let args: Vec<String> = [
+            "--port",
+            "0",
+            "--fault",
+            "dev1:drop=puback:2",
+            "--fault",
+            "aa:bb:refuse=0x87",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (rest, rules) = fault_rules(&args).unwrap();
+        assert_eq!(rest, ["--port", "0"]);
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[1].0, "aa:bb");
+        assert_eq!(
+            rules[1].1,
+            [workbench_core::faults::Fault::Refuse { code: 0x87 }]
+        );
+        let bad = fault_rules(&["--fault".to_string(), "dev1:drop=nothing".to_string()]);
+        assert!(bad.unwrap_err().contains("nothing is not a packet type"));
+        assert!(fault_rules(&["--fault".to_string()]).is_err());
+        assert!(OPTIONS.contains("--fault CLIENT:FAULT"));
     }
 
     #[test]

@@ -15,6 +15,10 @@ Usage:
   mqttwb record FILE [OPTIONS] record MQTT messages to FILE until Ctrl-C (see below)
   mqttwb replay FILE [OPTIONS] replay a recording (or a peer's export) to a broker
   mqttwb convert IN OUT       convert a capture (MQTTX, mqtt-cli, mqttui, mqtt-recorder, ours)
+  mqttwb proxy --listen PORT --upstream URL
+                              forward devices to a broker, printing every packet
+  mqttwb amqp declare|bind|unbind|publish|consume|queues URL ...
+                              RabbitMQ (AMQP 0-9-1) from the terminal (see below)
   mqttwb --version            print the version
   mqttwb --help               print this help
 
@@ -29,7 +33,10 @@ fn main() -> ExitCode {
         workbench_cli::record::OPTIONS,
         workbench_cli::replay::OPTIONS,
         workbench_cli::convert::OPTIONS
-    );
+    ) + "\n"
+        + workbench_cli::proxy::OPTIONS
+        + "\n"
+        + workbench_cli::amqp::OPTIONS;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--help" | "-h") => {
@@ -46,6 +53,8 @@ fn main() -> ExitCode {
         Some("convert") => workbench_cli::convert::run("mqttwb", &usage, &args[1..]),
         Some("simulate") => workbench_cli::simulate::run("mqttwb", &usage, &args[1..]),
         Some("bench") => workbench_cli::bench::run("mqttwb", &usage, &args[1..]),
+        Some("proxy") => workbench_cli::proxy::run("mqttwb", &usage, &args[1..]),
+        Some("amqp") => workbench_cli::amqp::run("mqttwb", &usage, &args[1..]),
         Some(other) => {
             eprintln!("mqttwb: unknown argument '{other}'\n\n{usage}");
             ExitCode::from(2)

@@ -192,12 +192,14 @@ impl App {
         }
         // The app's own session follows the broker: connected while it listens.
         let (mut listening, sessions) = (self.broker.listening(), self.sessions.clone());
+        let broker = self.broker.clone();
         let until = stop();
         self.tasks.spawn(async move {
             let follow = async {
                 loop {
                     let listener = *listening.borrow_and_update();
-                    if let Err(error) = sessions.set_app_session(listener) {
+                    let login = broker.app_login().await;
+                    if let Err(error) = sessions.set_app_session(listener, login) {
                         tracing::warn!(%error, "the app's own session did not connect");
                     }
                     if listening.changed().await.is_err() {

@@ -18,6 +18,7 @@
 //! - [`teach`]: the teaching views' data: sequence diagram pages, routing explained, the live
 //!   map's routed messages, who is busy.
 //! - [`decoders`]: Sparkplug B state, Protobuf schemas per source, one message decoded.
+//! - [`proxy`]: inspecting proxies as traffic sources, and their client rows.
 //! - [`preferences`]: the settings page's `settings.json` (broker at start, history, downloads).
 //! - [`downloads`]: exports (payloads, charts, packet logs) saved into the Downloads folder.
 //! - [`error`]: errors as the UI receives them, `{ code, message }`.
@@ -32,8 +33,10 @@ pub mod changes;
 pub mod decoders;
 pub mod downloads;
 pub mod error;
+pub mod faults;
 pub mod hub;
 pub mod preferences;
+pub mod proxy;
 pub mod teach;
 pub mod traffic;
 

@@ -227,11 +227,51 @@ fn the_apps_own_session_publishes_with_no_setup_and_follows_the_broker() {
         ..BrokerSettings::default()
     };
     let moved = runtime
-        .block_on(app.broker.start(Some(settings)))
+        .block_on(app.broker.start(Some(settings.clone())))
         .expect("restart on another port");
     let new_port = moved.address.expect("address").port();
     assert_ne!(new_port, address.port());
     wait("the app's session on the new port", || connected(new_port));
+    // Restarted on the same port (the classroom does so): the new broker has it as a client.
+    let again = runtime
+        .block_on(app.broker.start(Some(settings.clone())))
+        .expect("restart on the same port");
+    assert_eq!(again.address.expect("address").port(), new_port);
+    wait("the app's session back on the restarted broker", || {
+        connected(new_port)
+            && runtime
+                .block_on(app.broker.clients())
+                .iter()
+                .any(|c| &*c.client_id == APP_CLIENT_ID)
+    });
+    // A broker that requires passwords still admits the app's own session (with a login made
+    // for this run), and refuses a client without one.
+    let mut locked = settings.clone();
+    locked.users.insert("alice".into(), "wonderland".into());
+    runtime
+        .block_on(app.broker.start(Some(locked)))
+        .expect("restart with users");
+    wait("the app's session admitted by a broker with users", || {
+        connected(new_port)
+            && runtime
+                .block_on(app.broker.clients())
+                .iter()
+                .any(|c| &*c.client_id == APP_CLIENT_ID)
+    });
+    let refused = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &new_port.to_string(),
+            "-t",
+            "x",
+            "-m",
+            "y",
+        ])
+        .output()
+        .expect("mosquitto_pub");
+    assert!(!refused.status.success(), "anonymous clients are refused");
     // The broker stops: the session is no longer connected.
     runtime.block_on(app.broker.stop());
     wait("the app's session stopped", || {

@@ -38,6 +38,9 @@ struct Inner {
     profiles: Vec<Profile>,
     running: HashMap<String, Running>,
     warning: Option<String>,
+    /// The app's own session's password on the embedded broker (made for this run, never
+    /// stored): see [`app_session`].
+    app_password: Option<String>,
 }
 
 impl Inner {
@@ -95,6 +98,7 @@ impl SessionManager {
                 profiles,
                 running: HashMap::new(),
                 warning,
+                app_password: None,
             }),
             path: if read_only { None } else { path },
             secrets,
@@ -270,8 +274,15 @@ impl SessionManager {
     /// Starts connecting a session (it keeps trying in the background; watch its state).
     /// Must be called within a tokio runtime.
     pub fn connect(&self, id: &str) -> Result<SessionView, SessionError> {
-        let password = self.secrets.get(id);
+        // Read before the lock: the keychain may take its time.
+        let app = app_session::is_app_session(id);
+        let stored = if app { None } else { self.secrets.get(id) };
         let mut inner = self.lock();
+        let password = if app {
+            inner.app_password.clone()
+        } else {
+            stored
+        };
         let profile = inner.profile(id)?.clone();
         // What the broker granted before, in case it resumes the session (then only new
         // subscriptions are sent).

@@ -6,7 +6,9 @@
 //!   throw-away certificate authority.
 //! - [`peers`]: the mosquitto command-line clients, and the embedded broker under test on a free
 //!   loopback port.
+//! - [`rabbitmq`]: RabbitMQ on free ports with its own data folder, for the AMQP tests.
 
 pub mod mosquitto;
 pub mod peers;
+pub mod rabbitmq;
 pub mod raw;

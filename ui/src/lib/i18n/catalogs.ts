@@ -11,6 +11,11 @@ import { teachMessages } from '../teach/messages';
 import { decodeMessages } from '../decode/messages';
 import { toolsMessages } from '../tools/messages';
 import { captureMessages } from '../capture/messages';
+import { classroomMessages } from '../classroom/messages';
+import { learnMessages } from '../learn/messages';
+import { proxyMessages } from '../proxy/messages';
+import { pcapMessages } from '../pcap/messages';
+import { faultsMessages } from '../faults/messages';
 
 export const catalogs: Record<string, Catalog> = {
   app: appMessages,
@@ -24,6 +29,11 @@ export const catalogs: Record<string, Catalog> = {
   decode: decodeMessages,
   tools: toolsMessages,
   capture: captureMessages,
+  classroom: classroomMessages,
+  learn: learnMessages,
+  proxy: proxyMessages,
+  pcap: pcapMessages,
+  faults: faultsMessages,
 };
 
 for (const catalog of Object.values(catalogs)) register(catalog);

@@ -102,6 +102,31 @@ export const commands = {
 	teachWhyNot: (clientId: string, limit: number) => __TAURI_INVOKE<RoutingExplanation_Serialize[]>("teach_why_not", { clientId, limit }),
 	/**  The topics and clients of `source` ranked by messages (or bytes) over 10 s and 60 s. */
 	teachBusy: (source: SourceId, byBytes: boolean) => __TAURI_INVOKE<BusyReport>("teach_busy", { source, byBytes }),
+	/**  Every lesson with its progress in `language` ("en", "zh-CN"), and the refused files. */
+	learnLessons: (language: string) => __TAURI_INVOKE<LessonList_Serialize>("learn_lessons", { language }),
+	/**  Reads the lessons folder again, then lists. */
+	learnReload: (language: string) => __TAURI_INVOKE<LessonList_Serialize>("learn_reload", { language }),
+	/**  Opens a lesson at its first step not done, starting its actors on the embedded broker. */
+	learnOpen: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("learn_open", { id })),
+	/**  The open lesson in `language`, or none. */
+	learnState: (language: string) => typedError<LessonState | null, IpcError>(__TAURI_INVOKE("learn_state", { language })),
+	/**  Goes to step `step` (from 0) of the open lesson. */
+	learnStep: (step: number) => typedError<null, IpcError>(__TAURI_INVOKE("learn_step", { step })),
+	/**
+	 *  Has an actor act: connect, reconnect, disconnect, pull the plug, pause, resume, subscribe,
+	 *  unsubscribe, publish, or publish and drop the connection before the acknowledgement.
+	 */
+	learnAct: (actor: string, action: ActionKind, filter: string | null, qos: number, message: LearnMessage | null) => typedError<null, IpcError>(__TAURI_INVOKE("learn_act", { actor, action, filter, qos, message })),
+	/**  Presses a button the lesson gives an actor (a prepared publish). */
+	learnPress: (actor: string, button: number) => typedError<null, IpcError>(__TAURI_INVOKE("learn_press", { actor, button })),
+	/**  Puts the broker and the actors back and starts the current step again. */
+	learnReset: () => typedError<null, IpcError>(__TAURI_INVOKE("learn_reset")),
+	/**  Closes the open lesson (its actors leave, what it retained is deleted). */
+	learnClose: () => typedError<null, IpcError>(__TAURI_INVOKE("learn_close")),
+	/**  Forgets a lesson's progress. */
+	learnForget: (id: string) => __TAURI_INVOKE<void>("learn_forget", { id }),
+	/**  The wildcard playground: whether `filter` matches `topic`, or why either is invalid. */
+	learnMatch: (filter: string, topic: string) => __TAURI_INVOKE<TopicMatch_Serialize>("learn_match", { filter, topic }),
 	/**  Every session, and where profiles and passwords are kept. */
 	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
 	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
@@ -132,6 +157,15 @@ export const commands = {
 	 *  name that is not a plain id (letters, digits, dashes, at most 32) is refused too.
 	 */
 	windowOpen: (source: SourceId, view: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("window_open", { source, view })),
+	/**  Whether the classroom is on, its addresses and ports. */
+	classroomStatus: () => typedError<ClassroomStatus_Serialize, IpcError>(__TAURI_INVOKE("classroom_status")),
+	/**
+	 *  Turns the classroom on (or changes its options): the broker opens to the network and the
+	 *  student page is served.
+	 */
+	classroomOn: (options: ClassroomOptions_Deserialize) => typedError<ClassroomStatus_Serialize, IpcError>(__TAURI_INVOKE("classroom_on", { options })),
+	/**  Turns the classroom off: the page stops, the broker listens as before. */
+	classroomOff: () => typedError<ClassroomStatus_Serialize, IpcError>(__TAURI_INVOKE("classroom_off")),
 	/**  Every reading that fits one message (`payload` in Base64, as the inspector has it). */
 	decodePayload: (source: SourceId, topic: string, payload: string) => typedError<DecodedPayload_Serialize, IpcError>(__TAURI_INVOKE("decode_payload", { source, topic, payload })),
 	/**
@@ -178,6 +212,19 @@ export const commands = {
 	captureLibraryImport: (text: string) => typedError<[Library_Serialize, number], IpcError>(__TAURI_INVOKE("capture_library_import", { text })),
 	/**  Imports a capture file (a recording or a peer's export) into a source's history. */
 	captureImport: (source: SourceId, path: string) => typedError<ImportSummary, IpcError>(__TAURI_INVOKE("capture_import", { source, path })),
+	/**
+	 *  Opens a pcap or pcapng capture (tcpdump on port 1883, Wireshark) as a source of its own: its
+	 *  MQTT packets in the packet log, sequence diagram and topic tree. `ports` names the broker's
+	 *  ports for connections the capture caught after their CONNECT (1883 when empty).
+	 */
+	captureOpenPcap: (path: string, ports: number[]) => typedError<OpenedCapture, IpcError>(__TAURI_INVOKE("capture_open_pcap", { path, ports })),
+	/**  Closes an opened capture: its source and what it held are gone. */
+	captureClosePcap: (source: SourceId) => typedError<null, IpcError>(__TAURI_INVOKE("capture_close_pcap", { source })),
+	/**
+	 *  Saves a source's packet log (what passes the packet view's filters, oldest first) as pcapng
+	 *  into the Downloads folder, for Wireshark and tshark.
+	 */
+	captureExportPcapng: (source: SourceId, client: string, kind: PacketKind | null) => typedError<PcapExport, IpcError>(__TAURI_INVOKE("capture_export_pcapng", { source, client, kind })),
 	toolsSimExamples: () => __TAURI_INVOKE<ExampleFile[]>("tools_sim_examples"),
 	/**  What a simulator file will do, or its problems (each with its line and field). */
 	toolsSimCheck: (text: string) => typedError<Summary, IpcError>(__TAURI_INVOKE("tools_sim_check", { text })),
@@ -190,16 +237,82 @@ export const commands = {
 	 */
 	toolsBenchStart: (settings: BenchSettings_Deserialize, url: string | null, progress: Channel<BenchStats_Deserialize>) => typedError<BenchStats_Serialize, IpcError>(__TAURI_INVOKE("tools_bench_start", { settings, url, progress })),
 	toolsBenchStop: () => typedError<BenchStats_Serialize, IpcError>(__TAURI_INVOKE("tools_bench_stop")),
+	/**  The running proxies with their client rows. */
+	proxyList: () => typedError<ProxyView_Serialize[], IpcError>(__TAURI_INVOKE("proxy_list")),
+	/**  Starts a proxy from the form: it listens for devices and forwards them to the upstream. */
+	proxyStart: (form: ProxyForm_Deserialize) => typedError<ProxyView_Serialize, IpcError>(__TAURI_INVOKE("proxy_start", { form })),
+	/**  Stops the proxy `id` (its port); the traffic it showed stays for reading. */
+	proxyStop: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("proxy_stop", { id })),
+	/**  Arms a fault against a client of proxy `id` (connected or not yet); returns its rules. */
+	proxyFaultArm: (id: string, clientId: string, fault: Fault) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("proxy_fault_arm", { id, clientId, fault })),
+	/**  Clears fault rule `rule` of proxy `id`; returns the rules still armed. */
+	proxyFaultClear: (id: string, rule: number) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("proxy_fault_clear", { id, rule })),
+	/**  Every armed fault rule. */
+	faultsList: () => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("faults_list")),
+	/**  Arms `fault` against the client `client_id` (connected or not yet); returns every rule. */
+	faultsArm: (clientId: string, fault: Fault) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("faults_arm", { clientId, fault })),
+	/**  Clears rule `id` (resuming a paused client, ending a delay); returns every rule left. */
+	faultsClear: (id: number) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("faults_clear", { id })),
+	/**  Clears every rule of `client_id`, or of everyone when `None`; returns every rule left. */
+	faultsClearClient: (clientId: string | null) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("faults_clear_client", { clientId })),
 };
 
 /** Events */
 export const events = {
 	brokerChanged: makeEvent<BrokerChanged_Serialize, BrokerChanged_Deserialize>("broker-changed"),
+	classroomChanged: makeEvent<ClassroomChanged_Serialize, ClassroomChanged_Deserialize>("classroom-changed"),
 	clientsChanged: makeEvent<ClientsChanged, ClientsChanged>("clients-changed"),
+	faultsChanged: makeEvent<FaultsChanged, FaultsChanged>("faults-changed"),
+	learnChanged: makeEvent<LearnChanged, LearnChanged>("learn-changed"),
+	proxiesChanged: makeEvent<ProxiesChanged_Serialize, ProxiesChanged_Deserialize>("proxies-changed"),
 	sessionsChanged: makeEvent<SessionsChanged_Serialize, SessionsChanged_Deserialize>("sessions-changed"),
 };
 
 /* Types */
+/**  The things an actor can be told to do. */
+export type ActionKind = 
+/**  Connect (again) with the same client id and its connect options. */
+"connect" | 
+/**  Connect again with the same client id, keeping the session (clean start off). */
+"reconnect" | 
+/**  Say DISCONNECT and close: the broker discards the will. */
+"disconnect" | 
+/**  Close the TCP connection without DISCONNECT, as a lost network would: the will fires. */
+"pull_plug" | 
+/**  Stop reading from the socket (the broker's queue for it fills). */
+"pause" | "resume" | "subscribe" | "unsubscribe" | "publish" | 
+/**
+ *  Publish at QoS 1 or 2 and close the connection before the acknowledgement: after a
+ *  reconnect the actor sends the message again with DUP set.
+ */
+"publish_and_drop";
+
+/**  An actor's state for the lesson page. */
+export type ActorStatus = {
+	id: string,
+	link: Link,
+	/**
+	 *  What happened last, as a key the view words in the learner's language: `connected`,
+	 *  `session-kept`, `failed`, `lost`, `disconnected`, `plug-pulled`, `paused`, `resumed`,
+	 *  `dropped-before-ack`, `suback-refused` (empty: nothing yet).
+	 */
+	note: string,
+	/**  The note's detail: the error or the reason code, as the client reported it. */
+	detail: string,
+	subscriptions: string[],
+	/**  The latest messages received, newest last. */
+	received: Received[],
+	/**  Outgoing QoS 1 and 2 messages not yet acknowledged. */
+	unacknowledged: number,
+};
+
+/**  An actor on the lesson page. */
+export type ActorView = {
+	role: string,
+	status: ActorStatus,
+	buttons: ButtonView[],
+};
+
 /**  Which packet carried a reason code. */
 export type AnswerPacket = "CONNACK" | "SUBACK" | "DISCONNECT";
 
@@ -210,6 +323,15 @@ export type AppInfo = {
 	tauriVersion: string,
 	os: string,
 	arch: string,
+};
+
+/**  A rule as the book keeps it: which client, what fault, and how much of it is left. */
+export type ArmedRule = {
+	/**  Unique while the book lives; names the rule for clearing it. */
+	id: number,
+	clientId: string,
+	/**  The fault; for counting rules, `count` is what is still to come. */
+	fault: Fault,
 };
 
 /**  A load test as the Bench panel sets it. */
@@ -450,6 +572,25 @@ export type BusyReport = {
 	clients: BusyEntry[],
 };
 
+/**  A button a lesson gives an actor (a prepared publish). */
+export type ButtonView = {
+	index: number,
+	label: string,
+};
+
+/**  What a read found, and what it could not read. */
+export type CaptureStats = {
+	/**  Link-layer frames in the file. */
+	frames: number,
+	connections: number,
+	mqttPackets: number,
+	/**  Frames that were not TCP, or TCP that was not MQTT. */
+	skipped: number,
+	problems: number,
+	/**  The first problems, in words. */
+	described: string[],
+};
+
 /**  The words on a chart, in the UI's language. */
 export type ChartLabels = {
 	/**  Title of the source-wide chart. */
@@ -463,6 +604,90 @@ export type ChartLabels = {
 	unit: string,
 	seconds: string,
 };
+
+/**  One check of the step and whether it holds yet. */
+export type CheckView = {
+	says: string,
+	holds: boolean,
+};
+
+/**  The classroom turned on or off, or changed its options. */
+export type ClassroomChanged = ClassroomChanged_Serialize | ClassroomChanged_Deserialize;
+
+/**  The classroom turned on or off, or changed its options. */
+export type ClassroomChanged_Deserialize = ClassroomStatus_Deserialize;
+
+/**  The classroom turned on or off, or changed its options. */
+export type ClassroomChanged_Serialize = ClassroomStatus_Serialize;
+
+/**  What the teacher chooses when turning the classroom on. */
+export type ClassroomOptions = ClassroomOptions_Serialize | ClassroomOptions_Deserialize;
+
+/**  What the teacher chooses when turning the classroom on. */
+export type ClassroomOptions_Deserialize = {
+	/**  The student page's port (none: 8088; 0: any free port). */
+	pagePort?: number | null,
+	/**  The broker's WebSocket port (none: the one it has, or 8083; 0: any free port). */
+	websocketPort?: number | null,
+	/**  A class password students type (none or empty: anyone on the network may connect). */
+	password?: string | null,
+};
+
+/**  What the teacher chooses when turning the classroom on. */
+export type ClassroomOptions_Serialize = {
+	/**  The student page's port (none: 8088; 0: any free port). */
+	pagePort: number | null,
+	/**  The broker's WebSocket port (none: the one it has, or 8083; 0: any free port). */
+	websocketPort: number | null,
+	/**  A class password students type (none or empty: anyone on the network may connect). */
+	password: string | null,
+};
+
+/**  The classroom as the teacher's panel shows it. */
+export type ClassroomStatus = ClassroomStatus_Serialize | ClassroomStatus_Deserialize;
+
+/**  The classroom as the teacher's panel shows it. */
+export type ClassroomStatus_Deserialize = {
+	on: boolean,
+	/**  The student page's port, while on. */
+	pagePort?: number | null,
+	/**  The broker's WebSocket port the page connects to, while on. */
+	websocketPort?: number | null,
+	/**  The student page's address on each network this computer is on, while on. */
+	urls: string[],
+	/**  The same on this computer (for trying the page out). */
+	localUrl?: string | null,
+	/**  Whether students must type the class password. */
+	password: boolean,
+	/**  False when the page was not built into this app (it then says how to build it). */
+	pageBuilt: boolean,
+};
+
+/**  The classroom as the teacher's panel shows it. */
+export type ClassroomStatus_Serialize = {
+	on: boolean,
+	/**  The student page's port, while on. */
+	pagePort: number | null,
+	/**  The broker's WebSocket port the page connects to, while on. */
+	websocketPort: number | null,
+	/**  The student page's address on each network this computer is on, while on. */
+	urls: string[],
+	/**  The same on this computer (for trying the page out). */
+	localUrl: string | null,
+	/**  Whether students must type the class password. */
+	password: boolean,
+	/**  False when the page was not built into this app (it then says how to build it). */
+	pageBuilt: boolean,
+};
+
+/**  Where a proxied client is. */
+export type ClientState = 
+/**  Its CONNECT went upstream; no CONNACK yet. */
+"connecting" | "connected" | 
+/**  The upstream refused it, or could not be reached. */
+"refused" | 
+/**  It left, or a side closed the connection. */
+"closed";
 
 /**  A connected client, as the dashboard lists it. */
 export type ClientView = {
@@ -656,6 +881,38 @@ export type ExampleFile = {
 	text: string,
 };
 
+/**  One fault a tester arms against a client. */
+export type Fault = 
+/**
+ *  Every packet going `toward` waits `fixedMs` plus a random 0..=`jitterMs` (order kept),
+ *  until the rule is cleared.
+ */
+{ type: "delay"; toward: Toward; fixedMs: number; jitterMs: number } | 
+/**  The next `count` packets of `kind` going `toward` are lost. */
+{ type: "drop"; kind: PacketKind; toward: Toward; count: number } | 
+/**
+ *  The next `count` PUBLISH packets going `toward` are sent twice, the copy with DUP set
+ *  (QoS 1 and 2; a QoS 0 copy keeps DUP clear, as the specification requires).
+ */
+{ type: "duplicate"; toward: Toward; count: number } | 
+/**  Close the connection now without a DISCONNECT, as a lost network would (the will fires). */
+{ type: "cut" } | 
+/**  Stop reading from the client (a slow broker) until the rule is cleared. */
+{ type: "pause" } | 
+/**
+ *  Refuse the client's next CONNECT with this reason code (MQTT 5; a 3.1.1 client gets the
+ *  nearest return code).
+ */
+{ type: "refuse"; code: number } | 
+/**
+ *  Send the client a DISCONNECT with this reason code (MQTT 5) and close; a 3.1.1 client
+ *  is just closed, as 3.1.1 has no server DISCONNECT.
+ */
+{ type: "disconnect"; code: number };
+
+/**  The armed fault rules changed (armed, cleared, or used up). */
+export type FaultsChanged = ArmedRule[];
+
 export type GroupView = GroupView_Serialize | GroupView_Deserialize;
 
 export type GroupView_Deserialize = {
@@ -732,6 +989,91 @@ export type Issue_Serialize = {
 	detail: string | null,
 };
 
+/**  The open lesson, its progress or the lesson list changed: ask again. */
+export type LearnChanged = boolean;
+
+/**  A message the learner has an actor publish. */
+export type LearnMessage = {
+	topic: string,
+	payload: string,
+	qos: number,
+	retain: boolean,
+};
+
+/**  The lesson list. */
+export type LessonList = LessonList_Serialize | LessonList_Deserialize;
+
+/**  The lesson list. */
+export type LessonList_Deserialize = {
+	lessons: LessonSummary[],
+	/**  Lesson files that were refused, each with its problems (line and field). */
+	rejected: RejectedFile_Deserialize[],
+	/**  The folder teachers put lesson files in (empty when the app saves nothing). */
+	folder: string,
+};
+
+/**  The lesson list. */
+export type LessonList_Serialize = {
+	lessons: LessonSummary[],
+	/**  Lesson files that were refused, each with its problems (line and field). */
+	rejected: RejectedFile_Serialize[],
+	/**  The folder teachers put lesson files in (empty when the app saves nothing). */
+	folder: string,
+};
+
+/**  One problem in a lesson file. */
+export type LessonProblem = LessonProblem_Serialize | LessonProblem_Deserialize;
+
+/**  One problem in a lesson file. */
+export type LessonProblem_Deserialize = {
+	/**  The line (from 1), when known. */
+	line?: number | null,
+	/**  Where in the file (`steps[0].checks[1].to`), empty for the file as a whole. */
+	field: string,
+	message: string,
+};
+
+/**  One problem in a lesson file. */
+export type LessonProblem_Serialize = {
+	/**  The line (from 1), when known. */
+	line: number | null,
+	/**  Where in the file (`steps[0].checks[1].to`), empty for the file as a whole. */
+	field: string,
+	message: string,
+};
+
+/**  The open lesson. */
+export type LessonState = {
+	id: string,
+	title: string,
+	/**  The titles of every step, for the step bar. */
+	stepTitles: string[],
+	step: number,
+	stepsDone: number[],
+	text: string,
+	task: string,
+	hints: string[],
+	/**  Show the wildcard playground. */
+	playground: boolean,
+	checks: CheckView[],
+	/**  Every check of this step held: the step is done. */
+	done: boolean,
+	/**  Every step is done. */
+	complete: boolean,
+	actors: ActorView[],
+};
+
+/**  A lesson in the list. */
+export type LessonSummary = {
+	id: string,
+	title: string,
+	summary: string,
+	steps: number,
+	stepsDone: number,
+	/**  Built into the app (false: a file in the lessons folder). */
+	builtIn: boolean,
+};
+
 /**  The whole library, as the file holds it and the UI shows it. */
 export type Library = Library_Serialize | Library_Deserialize;
 
@@ -803,6 +1145,22 @@ export type LimitsView_Serialize = {
 	writeTimeoutSecs: number,
 	failedLoginDelaySecs: number,
 };
+
+/**  How an actor is, as the lesson page shows it. */
+export type Link = "offline" | "online" | 
+/**  Connected but not reading (nor sending anything, pings included). */
+"paused";
+
+/**  How devices reach the proxy. */
+export type ListenKind = 
+/**  Plain TCP (`mqtt://`). */
+"tcp" | 
+/**  WebSocket (`ws://`), subprotocol "mqtt", any path. */
+"ws" | 
+/**  TLS with the user's certificate (`mqtts://`). */
+"tls" | 
+/**  WebSocket inside TLS (`wss://`). */
+"wss";
 
 /**  What a Sparkplug topic says a message is. */
 export type MessageKind = "NBIRTH" | "NDEATH" | "NDATA" | "NCMD" | "DBIRTH" | "DDEATH" | "DDATA" | "DCMD" | "STATE";
@@ -952,6 +1310,14 @@ export type OfflineReason =
 /**  The edge node's MQTT connection closed (its will, the NDEATH, fires then). */
 "connection-lost";
 
+/**  A capture opened as a source. */
+export type OpenedCapture = {
+	source: SourceId,
+	/**  The file's name, for the source list. */
+	name: string,
+	stats: CaptureStats,
+};
+
 /**  Where an export was saved and how many packets it holds. */
 export type PacketExport = {
 	path: string,
@@ -1076,6 +1442,12 @@ export type PayloadInput =
 { format: "hex"; data: string } | 
 /**  Standard or URL-safe base64, padding optional. */
 { format: "base64"; data: string };
+
+/**  Where a pcapng export was saved. */
+export type PcapExport = {
+	path: string,
+	packets: number,
+};
 
 /**  Latency percentiles, in milliseconds. */
 export type Percentiles = {
@@ -1240,6 +1612,116 @@ export type ProtobufReading_Serialize = {
 	error: string | null,
 };
 
+/**  The running proxies and their clients changed (one connected, was refused, left). */
+export type ProxiesChanged = ProxiesChanged_Serialize | ProxiesChanged_Deserialize;
+
+/**  The running proxies and their clients changed (one connected, was refused, left). */
+export type ProxiesChanged_Deserialize = ProxyView_Deserialize[];
+
+/**  The running proxies and their clients changed (one connected, was refused, left). */
+export type ProxiesChanged_Serialize = ProxyView_Serialize[];
+
+/**  One proxied client as the UI shows it. */
+export type ProxyClientView = ProxyClientView_Serialize | ProxyClientView_Deserialize;
+
+/**  One proxied client as the UI shows it. */
+export type ProxyClientView_Deserialize = {
+	connection: number | null,
+	clientId: string,
+	remote: string,
+	version: string,
+	username?: string | null,
+	state: ClientState,
+	/**  Why it was refused or ended, in words (the upstream's CONNACK code, TLS, unreachable). */
+	detail: string,
+	packetsIn: number | null,
+	packetsOut: number | null,
+	sinceMs: number | null,
+};
+
+/**  One proxied client as the UI shows it. */
+export type ProxyClientView_Serialize = {
+	connection: number | null,
+	clientId: string,
+	remote: string,
+	version: string,
+	username: string | null,
+	state: ClientState,
+	/**  Why it was refused or ended, in words (the upstream's CONNACK code, TLS, unreachable). */
+	detail: string,
+	packetsIn: number | null,
+	packetsOut: number | null,
+	sinceMs: number | null,
+};
+
+/**  What the UI's form starts a proxy with. */
+export type ProxyForm = ProxyForm_Serialize | ProxyForm_Deserialize;
+
+/**  What the UI's form starts a proxy with. */
+export type ProxyForm_Deserialize = {
+	/**  The port devices connect to (0 picks a free one). */
+	listenPort: number,
+	transport: ListenKind,
+	/**  Listen on every interface (devices on the network), not only on this computer. */
+	expose: boolean,
+	/**  PEM certificate and key of an mqtts or wss listener. */
+	certPath?: string | null,
+	keyPath?: string | null,
+	/**  The broker every connection is forwarded to. */
+	upstreamUrl: string,
+	caFile?: string | null,
+	clientCertFile?: string | null,
+	clientKeyFile?: string | null,
+	acceptInvalidCerts: boolean,
+};
+
+/**  What the UI's form starts a proxy with. */
+export type ProxyForm_Serialize = {
+	/**  The port devices connect to (0 picks a free one). */
+	listenPort: number,
+	transport: ListenKind,
+	/**  Listen on every interface (devices on the network), not only on this computer. */
+	expose: boolean,
+	/**  PEM certificate and key of an mqtts or wss listener. */
+	certPath: string | null,
+	keyPath: string | null,
+	/**  The broker every connection is forwarded to. */
+	upstreamUrl: string,
+	caFile: string | null,
+	clientCertFile: string | null,
+	clientKeyFile: string | null,
+	acceptInvalidCerts: boolean,
+};
+
+/**  A running proxy as the UI shows it. */
+export type ProxyView = ProxyView_Serialize | ProxyView_Deserialize;
+
+/**  A running proxy as the UI shows it. */
+export type ProxyView_Deserialize = {
+	/**  Its source id (`{ kind: "proxy", id }`): the listening port. */
+	id: string,
+	listenUrl: string,
+	upstreamUrl: string,
+	clients: ProxyClientView_Deserialize[],
+	/**  The fault rules armed on its clients (drop, delay, cut...), in the order armed. */
+	faults: ArmedRule[],
+	/**  Packet events lost because the views fell behind. */
+	eventsDropped: number | null,
+};
+
+/**  A running proxy as the UI shows it. */
+export type ProxyView_Serialize = {
+	/**  Its source id (`{ kind: "proxy", id }`): the listening port. */
+	id: string,
+	listenUrl: string,
+	upstreamUrl: string,
+	clients: ProxyClientView_Serialize[],
+	/**  The fault rules armed on its clients (drop, delay, cut...), in the order armed. */
+	faults: ArmedRule[],
+	/**  Packet events lost because the views fell behind. */
+	eventsDropped: number | null,
+};
+
 /**  A message to publish. */
 export type PublishRequest = PublishRequest_Serialize | PublishRequest_Deserialize;
 
@@ -1259,6 +1741,15 @@ export type PublishRequest_Serialize = {
 	qos: number,
 	retain: boolean,
 	properties: MessageProperties_Serialize,
+};
+
+/**  A message an actor received. */
+export type Received = {
+	topic: string,
+	payload: string,
+	qos: number,
+	retain: boolean,
+	dup: boolean,
 };
 
 export type Receiver = {
@@ -1315,6 +1806,23 @@ export type RecordingStatus_Serialize = {
 export type Recordings = {
 	folder: string,
 	files: RecordingFile[],
+};
+
+/**  A lesson file that was not accepted, and why. */
+export type RejectedFile = RejectedFile_Serialize | RejectedFile_Deserialize;
+
+/**  A lesson file that was not accepted, and why. */
+export type RejectedFile_Deserialize = {
+	/**  The file's name in the lessons folder. */
+	file: string,
+	problems: LessonProblem_Deserialize[],
+};
+
+/**  A lesson file that was not accepted, and why. */
+export type RejectedFile_Serialize = {
+	/**  The file's name in the lessons folder. */
+	file: string,
+	problems: LessonProblem_Serialize[],
 };
 
 /**  What the panel's buttons tell a running replay. */
@@ -1963,6 +2471,36 @@ export type TopicMapping = {
 	/**  A full message name, e.g. `factory.v1.Reading`. */
 	messageType: string,
 };
+
+/**  The playground's answer. */
+export type TopicMatch = TopicMatch_Serialize | TopicMatch_Deserialize;
+
+/**  The playground's answer. */
+export type TopicMatch_Deserialize = {
+	/**  Why the filter is not a valid filter, if it is not. */
+	filterError?: string | null,
+	/**  Why the topic is not a valid topic name, if it is not. */
+	topicError?: string | null,
+	/**  Both valid and the filter matches the topic. */
+	matches: boolean,
+};
+
+/**  The playground's answer. */
+export type TopicMatch_Serialize = {
+	/**  Why the filter is not a valid filter, if it is not. */
+	filterError: string | null,
+	/**  Why the topic is not a valid topic name, if it is not. */
+	topicError: string | null,
+	/**  Both valid and the filter matches the topic. */
+	matches: boolean,
+};
+
+/**  Which way a packet goes, seen from the device under test. */
+export type Toward = 
+/**  From the broker (or the proxy's upstream) to the client. */
+"client" | 
+/**  From the client to the broker (or the proxy's upstream). */
+"broker";
 
 /**  What changed in the view the UI has open, plus the source's counters. */
 export type TrafficFrame = TrafficFrame_Serialize | TrafficFrame_Deserialize;

@@ -35,7 +35,9 @@ export function isShellView(id: string): id is ShellView {
 
 /** Every other view, in tab order. */
 export const VIEWS: ViewEntry[] = [
+  { id: 'learn', label: 'learn.tab', group: 'teach' },
   { id: 'teach', label: 'teach.tab', group: 'teach' },
+  { id: 'classroom', label: 'classroom.tab', group: 'teach' },
   { id: 'sparkplug', label: 'decode.sparkplug-tab', group: 'explore' },
   { id: 'schemas', label: 'decode.schemas-tab', group: 'tools' },
   { id: 'simulator', label: 'tools.sim-tab', group: 'tools' },

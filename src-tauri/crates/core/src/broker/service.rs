@@ -42,7 +42,14 @@ pub struct BrokerService {
     router: Arc<Router>,
     /// The plain MQTT listener's address while the broker runs (the app's own session follows it).
     listening: tokio::sync::watch::Sender<Option<std::net::SocketAddr>>,
+    /// The password of the app's own user, made for this run: a broker that requires passwords
+    /// also admits [`APP_USER`] with it, so the app's own session works there too. Never saved,
+    /// never shown.
+    app_password: String,
 }
+
+/// The user the app's own session logs in as when the broker requires passwords.
+pub const APP_USER: &str = "mqtt-workbench-app";
 
 impl BrokerService {
     pub fn new(
@@ -55,6 +62,7 @@ impl BrokerService {
             router,
             changes,
             listening: tokio::sync::watch::Sender::new(None),
+            app_password: workbench_session::random_id_long(""),
             state: Mutex::new(State {
                 broker: None,
                 settings,
@@ -63,6 +71,26 @@ impl BrokerService {
             }),
             events,
         }
+    }
+
+    /// How the app's own session logs in: `None` while the broker admits anyone.
+    pub async fn app_login(&self) -> Option<(String, String)> {
+        let state = self.state.lock().await;
+        (state.broker.is_some() && !state.settings.users.is_empty())
+            .then(|| (APP_USER.to_string(), self.app_password.clone()))
+    }
+
+    /// The settings a start uses: the saved ones, plus the app's own user when there are users
+    /// (a user of that name the user made keeps the password given).
+    fn effective(&self, settings: &BrokerSettings) -> BrokerSettings {
+        let mut settings = settings.clone();
+        if !settings.users.is_empty() {
+            settings
+                .users
+                .entry(APP_USER.to_string())
+                .or_insert_with(|| self.app_password.clone());
+        }
+        settings
     }
 
     /// The routing engine (kept across starts), for the views that explain routing.
@@ -119,6 +147,9 @@ impl BrokerService {
         let mut state = self.state.lock().await;
         if let Some(running) = state.broker.take() {
             running.stop().await;
+            // Told even when the new broker listens where the old one did: whoever follows the
+            // listener (the app's own session) connects to the new one.
+            self.tell_listening(&state);
         }
         if let Some(settings) = settings {
             state.settings = settings;
@@ -126,7 +157,7 @@ impl BrokerService {
         self.changes.mark(crate::changes::Change::Broker);
         self.changes.mark(crate::changes::Change::Clients);
         let started = Broker::start_on(
-            state.settings.clone(),
+            self.effective(&state.settings),
             self.events.clone(),
             self.router.clone(),
         )

@@ -51,7 +51,7 @@ impl SourceState {
 
     /// Ingests one packet, letting the Sparkplug tracker read it first when it is a PUBLISH
     /// coming in.
-    fn ingest(&mut self, packet: PacketEvent) {
+    pub(crate) fn ingest(&mut self, packet: PacketEvent) {
         let summary = &packet.summary;
         if let (PacketKind::Publish, Direction::Inbound, Some(topic)) =
             (summary.kind, packet.direction, summary.topic.as_deref())
@@ -459,7 +459,7 @@ fn frame(
 }
 
 /// Applies one broker event to the broker's model; true when the broker's clients changed.
-fn apply_broker_event(state: &mut SourceState, event: BrokerEvent) -> BrokerChange {
+pub(crate) fn apply_broker_event(state: &mut SourceState, event: BrokerEvent) -> BrokerChange {
     let model = &mut state.model;
     let now_ms = workbench_wire::now_ms();
     let notice = |kind, client_id: String, remote, detail: String| Notice {

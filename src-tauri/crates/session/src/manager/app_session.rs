@@ -5,7 +5,7 @@
 
 use super::{Inner, SessionManager};
 use crate::profile::{MqttVersion, Profile, TransportKind};
-use crate::{ConnectionState, SessionError};
+use crate::SessionError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The app session's profile id (also its traffic source's).
@@ -41,54 +41,50 @@ fn app_profile(host: String, port: u16) -> Profile {
 }
 
 impl SessionManager {
-    /// Follows the embedded broker: its MQTT listener while it listens (the session is made if
-    /// needed and connected, anew after the address changed), `None` when it stopped (the
-    /// session says DISCONNECT and waits). Must be called within a tokio runtime.
-    pub fn set_app_session(&self, listener: Option<SocketAddr>) -> Result<(), SessionError> {
+    /// Follows the embedded broker: each call with its MQTT listener means the broker (re)started
+    /// listening there (the broker's listening watch may skip the stop between two starts on
+    /// the same port), so the session is made if needed and connects anew, replacing a
+    /// connection to the broker that was; `None` when it stopped (the session says DISCONNECT
+    /// and is let go). Must be called within a tokio runtime.
+    ///
+    /// `login` is the user and password the broker admits the app with when it requires
+    /// passwords (made for this run and never stored; see the broker service).
+    pub fn set_app_session(
+        &self,
+        listener: Option<SocketAddr>,
+        login: Option<(String, String)>,
+    ) -> Result<(), SessionError> {
         let mut inner = self.lock();
+        // A connection to the previous broker (or one still saying goodbye) never blocks the
+        // next: it is let go, and ends on its own.
+        if let Some(running) = inner.running.remove(APP_SESSION_ID) {
+            running.stop(true);
+        }
         let Some(listener) = listener else {
-            if let Some(running) = inner.running.get(APP_SESSION_ID) {
-                running.stop(true);
-            }
             drop(inner);
             self.notify();
             return Ok(());
         };
         let (host, port) = reach(listener);
-        let moved = ensure_profile(&mut inner, host, port);
-        let idle = inner.running.get(APP_SESSION_ID).is_none_or(|r| {
-            r.finished()
-                || matches!(
-                    r.state(),
-                    ConnectionState::Failed { .. } | ConnectionState::Disconnected
-                )
-        });
-        if moved {
-            if let Some(running) = inner.running.remove(APP_SESSION_ID) {
-                running.stop(true);
-            }
+        ensure_profile(&mut inner, host, port);
+        let (username, password) = login.unzip();
+        if let Some(profile) = inner.profiles.iter_mut().find(|p| is_app_session(&p.id)) {
+            profile.username = username;
         }
+        inner.app_password = password;
         drop(inner);
-        if moved || idle {
-            self.connect(APP_SESSION_ID)?;
-        }
+        self.connect(APP_SESSION_ID)?;
         Ok(())
     }
 }
 
-/// Makes the app session's profile (first in the list) or points it at `host:port`; true when
-/// it existed with another address.
-fn ensure_profile(inner: &mut Inner, host: String, port: u16) -> bool {
+/// Makes the app session's profile (first in the list) or points it at `host:port`.
+fn ensure_profile(inner: &mut Inner, host: String, port: u16) {
     match inner.profiles.iter_mut().find(|p| is_app_session(&p.id)) {
-        Some(profile) if profile.port == port && profile.host == host => false,
         Some(profile) => {
             profile.port = port;
             profile.host = host;
-            true
         }
-        None => {
-            inner.profiles.insert(0, app_profile(host, port));
-            false
-        }
+        None => inner.profiles.insert(0, app_profile(host, port)),
     }
 }
