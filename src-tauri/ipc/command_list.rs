@@ -25,6 +25,7 @@ app_commands! {
     traffic::traffic_value_chart,
     teach::teach_sequence,
     teach::teach_routed,
+    teach::teach_routed_log,
     teach::teach_explain,
     teach::teach_why_not,
     teach::teach_busy,

@@ -46,6 +46,19 @@ pub fn teach_routed(
     routing::recent(service.router(), u64::from(after), limit as usize)
 }
 
+/// A source's messages for the live map, rebuilt from its packet log (an inspecting proxy has
+/// no routing record of its own): after serial `after` (0: the latest), at most `limit`.
+#[tauri::command]
+#[specta::specta]
+pub fn teach_routed_log(
+    hub: tauri::State<'_, Arc<TrafficHub>>,
+    source: SourceId,
+    after: u32,
+    limit: u32,
+) -> RoutedPage {
+    workbench_core::teach::derived::routed_from_log(&hub, &source, u64::from(after), limit as usize)
+}
+
 /// What became of one routed message at every client the broker knows, and why.
 #[tauri::command]
 #[specta::specta]

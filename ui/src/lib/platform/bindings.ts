@@ -96,6 +96,11 @@ export const commands = {
 	 *  `limit`, the newest when more (the map samples at high rates).
 	 */
 	teachRouted: (after: number, limit: number) => __TAURI_INVOKE<RoutedPage>("teach_routed", { after, limit }),
+	/**
+	 *  A source's messages for the live map, rebuilt from its packet log (an inspecting proxy has
+	 *  no routing record of its own): after serial `after` (0: the latest), at most `limit`.
+	 */
+	teachRoutedLog: (source: SourceId, after: number, limit: number) => __TAURI_INVOKE<RoutedPage>("teach_routed_log", { source, after, limit }),
 	/**  What became of one routed message at every client the broker knows, and why. */
 	teachExplain: (serial: number) => typedError<RoutingExplanation_Serialize, IpcError>(__TAURI_INVOKE("teach_explain", { serial })),
 	/**  For the latest `limit` messages, newest first, what became of each at `client_id`. */

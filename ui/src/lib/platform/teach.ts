@@ -37,6 +37,8 @@ export interface Teach {
   ): Promise<SequencePage>;
   /** The broker's messages routed after `after` (0: the latest), at most `limit`, newest kept. */
   routed(after: number, limit: number): Promise<RoutedPage>;
+  /** A proxy's messages for the live map, rebuilt from its packet log (as `routed`). */
+  routedOf?(source: SourceId, after: number, limit: number): Promise<RoutedPage>;
   /** What became of one routed message at every client, and why. */
   explain(serial: number): Promise<RoutingExplanation>;
   /** For the latest `limit` messages, what became of each at one client. */
@@ -49,6 +51,7 @@ const tauriTeach: Teach = {
   sequence: async (source, clients, before, after, count) =>
     commands.teachSequence(source, clients, before, after, count),
   routed: async (after, limit) => commands.teachRouted(after, limit),
+  routedOf: async (source, after, limit) => commands.teachRoutedLog(source, after, limit),
   explain: (serial) => unwrap(commands.teachExplain(serial)),
   whyNot: async (clientId, limit) => commands.teachWhyNot(clientId, limit),
   busy: async (source, byBytes) => commands.teachBusy(source, byBytes),

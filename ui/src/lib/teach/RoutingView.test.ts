@@ -73,3 +73,32 @@ describe('TeachView', () => {
     target.remove();
   });
 });
+
+describe('TeachView of a proxy', () => {
+  it('draws the live map from the proxy’s own log, and keeps routing explained for the broker', async () => {
+    const teach = {
+      routed: vi.fn(async () => ({ messages: [], latest: 0, skipped: 0 })),
+      routedOf: vi.fn(async () => ({ messages: [message], latest: 3, skipped: 0 })),
+      explain: vi.fn(async () => explanation),
+      whyNot: vi.fn(async () => []),
+      sequence: vi.fn(async () => ({ rows: [], notes: [], oldestKept: 1, total: 0, clients: [] })),
+    } as unknown as Teach;
+    const platform = { kind: 'tauri' } as unknown as Platform;
+    const source = { kind: 'proxy', id: '1884' } as const;
+    const props = reactiveProps({ platform, source, packets: 1, clients: [], teachWith: teach });
+    const target = document.createElement('div');
+    document.body.append(target);
+    const view = mount(TeachView, { target, props });
+    await settle();
+    (target.querySelector("[data-testid='teach-tab-map']") as HTMLButtonElement).click();
+    await settle();
+    expect(target.textContent).not.toContain('The live map shows the embedded broker');
+    expect(teach.routedOf).toHaveBeenCalledWith(source, expect.any(Number), expect.any(Number));
+    expect(teach.routed).not.toHaveBeenCalled();
+    (target.querySelector("[data-testid='teach-tab-routing']") as HTMLButtonElement).click();
+    await settle();
+    expect(target.textContent).toContain('routing explained, the embedded broker');
+    unmount(view);
+    target.remove();
+  });
+});

@@ -105,7 +105,8 @@ export const teachMessages: Catalog = {
     'teach.speed-quarter': '¼',
     'teach.step': 'Step one message',
     'teach.map-empty': 'No clients yet. Connect one to the broker and it appears here.',
-    'teach.map-only-broker': 'The live map shows the embedded broker.',
+    'teach.map-only-broker':
+      'The live map shows the embedded broker and inspecting proxies; routing explained, the embedded broker.',
     'teach.sampled': 'Sampled: showing {shown} of {total} messages',
     'teach.rate': '{rate} msg/s',
     'teach.legend-qos': 'Dots by QoS: 0 grey, 1 blue, 2 orange; R retained, W will',
@@ -226,7 +227,7 @@ export const teachMessages: Catalog = {
     'teach.speed-quarter': '¼',
     'teach.step': '单步一条消息',
     'teach.map-empty': '还没有客户端。把一个客户端连接到代理,它会出现在这里。',
-    'teach.map-only-broker': '实时地图显示内嵌代理。',
+    'teach.map-only-broker': '实时地图显示内嵌代理和检查代理；路由解释只显示内嵌代理。',
     'teach.sampled': '已抽样:显示 {total} 条消息中的 {shown} 条',
     'teach.rate': '{rate} 条/秒',
     'teach.legend-qos': '圆点按 QoS:0 灰色,1 蓝色,2 橙色;R 保留消息,W 遗嘱',
