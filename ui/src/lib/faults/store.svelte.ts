@@ -19,9 +19,11 @@ export function watchRules(platform: Platform): () => void {
         faultRules.all = rules;
       })
       .then((unlisten) => {
-      if (watchers > 0) stop = unlisten;
-      else unlisten();
-    });
+        if (watchers > 0) stop = unlisten;
+        else unlisten();
+      })
+      // No event channel (a page outside the app, a test): the list loaded below is all.
+      .catch(() => {});
     void calls
       .list()
       .then((rules) => {
