@@ -89,6 +89,13 @@ c.loop_stop()
         "{said} {output:?}"
     );
 
+    // Events reach the views in batches after the packets went: wait for the marked one.
+    wait_until("the dropped PUBACK in the log", || {
+        running
+            .events_of("paho-drop")
+            .iter()
+            .any(|e| e.summary.kind == PacketKind::PubAck && mark_of(&e.summary.fields).is_some())
+    });
     let events = running.events_of("paho-drop");
     let dropped: Vec<_> = events
         .iter()
@@ -137,6 +144,12 @@ fn a_refusal_rule_answers_the_connect_without_the_upstream() {
         running
             .row("dev-no")
             .is_some_and(|r| r.state == ClientState::Refused && r.detail.contains("fault rule"))
+    });
+    wait_until("the refusal's mark in the log", || {
+        running
+            .events_of("dev-no")
+            .iter()
+            .any(|e| mark_of(&e.summary.fields).is_some())
     });
     let marks: Vec<_> = running
         .events_of("dev-no")
@@ -194,6 +207,14 @@ fn a_duplicate_reaches_the_subscriber_twice_with_dup_and_a_delay_holds_it_back()
     assert_eq!(got[0].payload, got[1].payload);
     assert!(!got[0].dup && got[1].dup, "the copy has DUP set: {got:?}");
     book.clear(delay);
+    wait_until("both marks in the log", || {
+        let marks: Vec<String> = running
+            .events_of("dup-sub")
+            .iter()
+            .filter_map(|e| mark_of(&e.summary.fields).map(str::to_string))
+            .collect();
+        marks.iter().any(|m| m == "duplicate") && marks.iter().any(|m| m == "delay 300")
+    });
     let marks: Vec<_> = running
         .events_of("dup-sub")
         .iter()
