@@ -2,7 +2,7 @@
 //! (with a password file) as the upstream; mosquitto_pub publishes through it with the right
 //! password and is refused with a wrong one. The proxy's page shows both clients, the refusal in
 //! words; the packet log of the proxy's source shows the PUBLISH and the refused CONNACK.
-//! Screenshots: `target/e2e-screenshots/proxy-clients.png` and `proxy-packets.png`.
+//! Screenshot: `target/e2e-screenshots/proxy-clients.png`.
 
 use super::*;
 use workbench_testkit::mosquitto::{free_port, Mosquitto};
