@@ -41,6 +41,22 @@ fn codes(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The filters of a SUBSCRIBE with the QoS each asked for, from its decoded fields (the
+/// describer writes each as "a/b (QoS 1, ...)").
+pub fn subscribed_filters(fields: &[workbench_wire::Field]) -> Vec<(String, u8)> {
+    fields
+        .iter()
+        .filter(|(name, _)| *name == "Filter")
+        .filter_map(|(_, value)| {
+            let (filter, options) = value.rsplit_once(" (QoS ")?;
+            Some((
+                filter.to_string(),
+                options.chars().next()?.to_digit(10)? as u8,
+            ))
+        })
+        .collect()
+}
+
 /// The protocol version of a connection, from its CONNECT's fields.
 pub fn connect_version(event: &PacketEvent) -> Option<ProtocolVersion> {
     match field(event, "Protocol Level")? {
@@ -129,16 +145,9 @@ pub fn synthesize(
             Ack::new(kind, id, reason).encode(level, &mut out);
         }
         PacketKind::Subscribe => {
-            let mut filters: Vec<SubscribeFilter> = event
-                .summary
-                .fields
-                .iter()
-                .filter(|(n, _)| *n == "Filter")
-                .filter_map(|(_, v)| {
-                    let (filter, options) = v.rsplit_once(" (QoS ")?;
-                    let bits = options.chars().next()?.to_digit(10)? as u8;
-                    Some(SubscribeFilter::new(filter, qos(bits)))
-                })
+            let mut filters: Vec<SubscribeFilter> = subscribed_filters(&event.summary.fields)
+                .into_iter()
+                .map(|(filter, bits)| SubscribeFilter::new(&filter, qos(bits)))
                 .collect();
             if filters.is_empty() {
                 filters.push(SubscribeFilter::new(

@@ -128,7 +128,10 @@ pub fn open_capture(
                         format!("MQTT {}", version.label()),
                     )),
                     (PacketKind::Subscribe, true) => {
-                        let filters = subscribe_filters(&summary.fields, summary.topic.as_deref());
+                        let mut filters = pcap::synth::subscribed_filters(&summary.fields);
+                        if filters.is_empty() {
+                            filters.extend(summary.topic.clone().map(|f| (f, 0)));
+                        }
                         if known.subscribing.len() < 1_000 {
                             known.subscribing.insert(packet_id, filters);
                         }
@@ -222,25 +225,6 @@ pub fn open_capture(
         name,
         stats,
     })
-}
-
-/// Filters of a SUBSCRIBE from its decoded fields ("a/b (QoS 1, ...)"), or its first filter.
-fn subscribe_filters(fields: &[workbench_wire::Field], first: Option<&str>) -> Vec<(String, u8)> {
-    let mut list: Vec<(String, u8)> = fields
-        .iter()
-        .filter(|(name, _)| *name == "Filter")
-        .filter_map(|(_, value)| {
-            let (filter, options) = value.rsplit_once(" (QoS ")?;
-            Some((
-                filter.to_string(),
-                options.chars().next()?.to_digit(10)? as u8,
-            ))
-        })
-        .collect();
-    if list.is_empty() {
-        list.extend(first.map(|f| (f.to_string(), 0)));
-    }
-    list
 }
 
 /// The largest pcapng export (a log of 10,000 packets of large fanned-out payloads could
