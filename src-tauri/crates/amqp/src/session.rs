@@ -340,9 +340,16 @@ impl AmqpSession {
         use futures_lite::StreamExt;
         let who = self.who.clone();
         let mut events = self.connection.events_listener();
+        let status = self.connection.status().clone();
         let watch = tokio::spawn(async move {
             while let Some(event) = events.next().await {
+                // lapin tells a channel's error (the broker closing the channel of a failed
+                // declaration) on the same stream; it marks the connection errored or closed
+                // before it tells a connection's, so a connection still up is not lost.
                 if let lapin::Event::Error(e) = event {
+                    if status.connected() {
+                        continue;
+                    }
                     on_lost(AmqpError::from_lapin(&e, &who, false));
                     return;
                 }

@@ -44,6 +44,12 @@ fn failures_are_told_in_words() {
         assert_eq!(e.code(), "Tls", "{e}");
 
         let s = connect(&rabbit.url("/")).await;
+        // The broker closing a channel (as it does after each failed declaration below) is not
+        // a lost connection: the first loss told is the forced close at the end.
+        let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
+        s.on_connection_lost(move |e| {
+            let _ = lost_tx.send(e);
+        });
         s.declare_queue(&QueueSpec::named("settings"))
             .await
             .unwrap();
@@ -80,6 +86,12 @@ fn failures_are_told_in_words() {
             .unwrap_err();
         assert_eq!(e.code(), "NotFound", "{e}");
         assert!(s.is_connected());
+        rabbit.ctl_ok(&["close_all_connections", "test"]);
+        let lost = tokio::time::timeout(std::time::Duration::from_secs(60), lost_rx)
+            .await
+            .expect("the loss is told")
+            .expect("told once");
+        assert_eq!(lost.code(), "ConnectionClosed", "{lost}");
     });
 }
 
