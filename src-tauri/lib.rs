@@ -47,6 +47,8 @@ pub fn run_app() -> Result<(), tauri::Error> {
         .manage(app.hub.clone())
         .manage(app.broker.clone())
         .manage(app.sessions.clone())
+        // AMQP 0-9-1 sessions (RabbitMQ), beside the MQTT ones.
+        .manage(app.amqp.clone())
         .manage(app.saved.clone())
         .manage(app.clone())
         .manage(app.decoders.clone())
@@ -63,15 +65,22 @@ pub fn run_app() -> Result<(), tauri::Error> {
             app.broker.clone(),
         )))
         .manage(ipc::traffic::WindowViewers::default())
+        // The queue view's watchers (AMQP sessions' queues, read only while watched).
+        .manage(Arc::new(workbench_amqp::watch::QueueWatches::default()))
         .manage(proxies.clone())
         // A window that closes leaves no viewer behind, whether or not its page said goodbye.
-        .on_window_event(ipc::traffic::on_window_event)
+        .on_window_event(|window, event| {
+            ipc::traffic::on_window_event(window, event);
+            ipc::amqp_queues::on_window_event(window, event);
+        })
         .invoke_handler(specta.invoke_handler())
         .setup(move |handle| {
             specta.mount_events(handle);
             let handle = handle.handle().clone();
             tauri::async_runtime::spawn(ipc::learn::push_changes(handle.clone()));
             tauri::async_runtime::spawn(ipc::proxy::push_changes(proxies, handle.clone()));
+            let amqp = starting.amqp.clone();
+            tauri::async_runtime::spawn(ipc::amqp::push_changes(amqp, handle.clone()));
             let broker = starting.broker.clone();
             tauri::async_runtime::spawn(ipc::faults::push_changes(broker, handle.clone()));
             tauri::async_runtime::spawn(async move {

@@ -141,6 +141,14 @@ pub fn learn_forget(learn: State<'_>, id: String) {
     learn.forget(&id);
 }
 
+/// The RabbitMQ the lessons' AMQP actors use (`amqp://user:pass@host:5672/vhost`); an open
+/// lesson with AMQP actors starts its current step again on it. Kept while the app runs.
+#[tauri::command]
+#[specta::specta]
+pub async fn learn_set_rabbitmq(learn: State<'_>, url: String) -> Result<(), IpcError> {
+    learn.set_rabbitmq(&url).await.map_err(coded)
+}
+
 /// The wildcard playground: whether `filter` matches `topic`, or why either is invalid.
 #[tauri::command]
 #[specta::specta]

@@ -6,6 +6,8 @@
 //! [`workbench_core`]). It must never hold protocol or app logic, and it is (with app assembly in
 //! `lib.rs`) the only place that imports `tauri`.
 
+pub mod amqp;
+pub mod amqp_queues;
 pub mod broker;
 pub mod capture;
 pub mod classroom;
@@ -55,6 +57,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             learn::LearnChanged,
             proxy::ProxiesChanged,
             faults::FaultsChanged,
+            amqp::AmqpSessionChanged,
+            amqp::AmqpUnsettled,
+            amqp::AmqpConsumerEnded,
         ])
         // Error types every fallible command returns; exported even before a command uses them.
         .typ::<IpcError>()

@@ -33,6 +33,7 @@ static LAST_VIEW: AtomicU32 = AtomicU32::new(0);
 pub fn window_open(
     app: AppHandle,
     sessions: tauri::State<'_, Arc<SessionManager>>,
+    amqp: tauri::State<'_, Arc<workbench_core::amqp::AmqpService>>,
     source: SourceId,
     view: Option<String>,
 ) -> Result<(), IpcError> {
@@ -50,7 +51,10 @@ pub fn window_open(
         }
     }
     if let SourceId::Session(id) = &source {
-        sessions.get(id).map_err(|e| IpcError::from_coded(&e))?;
+        // An MQTT session, or an AMQP one (its profile).
+        if amqp.view(id).is_err() {
+            sessions.get(id).map_err(|e| IpcError::from_coded(&e))?;
+        }
     }
     let number = LAST_VIEW.fetch_add(1, Ordering::Relaxed) + 1;
     let mut config = app

@@ -4,6 +4,10 @@
 //! `make test` runs them under Xvfb with `--ignored`. The binary must embed the built frontend
 //! (`--features tauri/custom-protocol`), which is how make builds it.
 //!
+//! - [`amqp`]: an AMQP session against RabbitMQ: Hello World, nack with requeue (its test
+//!   ends in `with_rabbitmq`: `make test-rabbitmq-ui` runs it, `make test-e2e` skips it).
+//! - [`amqp_queues`]: the queue view's depths against `rabbitmqctl list_queues` (also
+//!   `with_rabbitmq`), and a queue's depth chart.
 //! - [`capture`]: recording, replay with pause and step, and the saved-message library.
 //! - [`comfort`]: publishing with no setup, new topics open, the dark theme, the shortcuts.
 //! - [`proxy`]: the inspecting proxy started from its form, its clients and refusals.
@@ -14,22 +18,27 @@
 //! - [`faults`]: a fault armed from a client's row, marked in the packet log and diagram.
 //! - [`teach`]: the sequence diagram, the live map, routing explained and who is busy.
 //! - [`tools`]: the Simulator and Bench panels against the embedded broker.
+//! - [`tree_subscribe`]: subscribing from the topic tree with the app's own session.
 //! - [`windows`]: settings across a restart, and a second window with its own view.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod amqp;
+mod amqp_queues;
 mod capture;
 mod classroom;
 mod comfort;
 mod decode;
 mod faults;
 mod learn;
+mod learn_rabbitmq;
 mod proxy;
 mod sessions;
 mod shell;
 mod teach;
 mod tools;
+mod tree_subscribe;
 mod windows;
 
 use std::path::Path;

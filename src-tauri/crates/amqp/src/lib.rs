@@ -11,6 +11,8 @@
 //!   topic `<exchange>/<routing key>`.
 //! - [`management`]: the management plugin's HTTP API: the queues of a vhost with depth,
 //!   consumers and rates.
+//! - [`watch`]: the queue view's watcher: the management API read every 2 s while watched, a
+//!   bounded depth history per queue, its chart.
 //! - [`error`]: every failure in words, with a code a front end can act on.
 //!
 //! Built on lapin (3.7, rustls with ring, the system's CA roots) running on tokio.
@@ -23,6 +25,7 @@ pub mod session;
 pub mod target;
 pub mod topology;
 pub mod traffic;
+pub mod watch;
 
 pub use consumer::{AckMode, AmqpConsumer, AmqpDelivery, ConsumeSpec, DEFAULT_PREFETCH};
 pub use error::AmqpError;

@@ -3,7 +3,8 @@
 //! started and stopped as one. A front end (the desktop shell, a test, a future browser server)
 //! builds one [`App`], starts it, plugs in its sinks and listens to [`App::changes`].
 //!
-//! Shutdown is designed in: [`App::shutdown`] has each connected session say DISCONNECT, stops
+//! Shutdown is designed in: [`App::shutdown`] has each connected session say DISCONNECT (and
+//! closes the AMQP sessions), stops
 //! the broker (which waits for its connections and timers), ends every background task, and
 //! returns within its deadline.
 
@@ -47,6 +48,8 @@ pub struct App {
     pub hub: Arc<TrafficHub>,
     pub broker: Arc<BrokerService>,
     pub sessions: Arc<SessionManager>,
+    /// The AMQP 0-9-1 sessions (RabbitMQ), feeding the same session channel.
+    pub amqp: Arc<crate::amqp::AmqpService>,
     pub saved: Arc<SavedSettings>,
     /// The settings page's preferences, and where they are saved (none: not saved).
     pub preferences: std::sync::RwLock<crate::preferences::Loaded>,
@@ -117,6 +120,12 @@ impl App {
             .config
             .as_ref()
             .map(|d| d.join(store::PROFILES_FILE));
+        let amqp = Arc::new(crate::amqp::AmqpService::new(
+            folders.config.as_deref(),
+            secrets.clone(),
+            session_tx.clone(),
+            hub.clone(),
+        ));
         let sessions = Arc::new(SessionManager::new(profiles, secrets.clone(), session_tx));
         {
             let changes = changes.clone();
@@ -132,6 +141,7 @@ impl App {
             hub,
             broker,
             sessions,
+            amqp,
             saved,
             preferences: std::sync::RwLock::new(preferences),
             preferences_path,
@@ -259,11 +269,13 @@ impl App {
         let started = tokio::time::Instant::now();
         let sessions_left = self.sessions.shutdown(deadline).await;
         let remaining = deadline.saturating_sub(started.elapsed());
+        let amqp_left = self.amqp.shutdown(remaining).await;
+        let remaining = deadline.saturating_sub(started.elapsed());
         let _ = tokio::time::timeout(remaining, self.broker.stop()).await;
         let _ = self.stop.send(true);
         self.tasks.close();
         let remaining = deadline.saturating_sub(started.elapsed());
         let _ = tokio::time::timeout(remaining, self.tasks.wait()).await;
-        sessions_left + self.tasks.len()
+        sessions_left + amqp_left + self.tasks.len()
     }
 }

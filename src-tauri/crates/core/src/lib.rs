@@ -5,6 +5,7 @@
 //! This is where the layers below meet: the broker's and the sessions' packet events are fed to
 //! the traffic model in [`hub`].
 //!
+//! - [`amqp`]: AMQP 0-9-1 sessions (RabbitMQ): profiles, connections feeding the hub, consumers.
 //! - [`app`]: the services assembled and started and stopped as one (shutdown designed in).
 //! - [`changes`]: what changed that the UI shows, gathered for a front end to push.
 //! - [`hub`]: every source's traffic model behind one lock, fed from the broker's and the
@@ -26,6 +27,7 @@
 //! It must never import `tauri` (a check in the Makefile fails if tauri or WebKit appears in its
 //! dependency tree).
 
+pub mod amqp;
 pub mod app;
 pub mod broker;
 pub mod capture;

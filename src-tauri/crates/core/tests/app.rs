@@ -282,3 +282,102 @@ fn the_apps_own_session_publishes_with_no_setup_and_follows_the_broker() {
     });
     assert_eq!(runtime.block_on(app.shutdown(Duration::from_secs(5))), 0);
 }
+
+/// Subscribing from the topic tree on the broker's source: the app's own session subscribes
+/// (the call the UI makes, `session_subscribe` on the app session's id), the broker grants it,
+/// what a device then publishes arrives in that session's source, and unsubscribing stops it.
+#[test]
+fn the_apps_own_session_subscribes_from_the_tree_and_its_messages_arrive_in_its_source() {
+    use workbench_session::{
+        source_id, SessionSubscription, Subscription, SubscriptionStatus, APP_SESSION_ID,
+    };
+    let (app, runtime, address, _config) = started_app();
+    wait("the app's session connected", || {
+        matches!(
+            app.sessions.get(APP_SESSION_ID).map(|v| v.state),
+            Ok(ConnectionState::Connected { .. })
+        )
+    });
+    let port = address.port().to_string();
+    let status_of = |filter: &str| {
+        app.sessions
+            .get(APP_SESSION_ID)
+            .expect("the app's session")
+            .subscriptions
+            .into_iter()
+            .find(|s| s.subscription.filter == filter)
+            .map(|s: SessionSubscription| s.status)
+    };
+    let subscribe = |filter: &str, qos: u8| {
+        let subscription = Subscription {
+            filter: filter.into(),
+            qos,
+            no_local: false,
+            retain_as_published: false,
+            retain_handling: Default::default(),
+            identifier: None,
+        };
+        runtime
+            .block_on(app.sessions.subscribe(APP_SESSION_ID, subscription))
+            .expect("subscribe from the tree")
+    };
+    // What the tree offers on `plant/line1`: the subtree, at QoS 1; and a second filter, the
+    // marker that proves later deliveries have been routed.
+    let view = subscribe("plant/line1/#", 1);
+    assert!(view.app_session);
+    assert!(view
+        .subscriptions
+        .iter()
+        .any(|s| s.subscription.filter == "plant/line1/#"));
+    subscribe("marker", 0);
+    wait("the SUBACK granted QoS 1", || {
+        status_of("plant/line1/#") == Some(SubscriptionStatus::Granted { qos: 1 })
+            && status_of("marker") == Some(SubscriptionStatus::Granted { qos: 0 })
+    });
+    let source = source_id(APP_SESSION_ID);
+    let count = |topic: &str| {
+        app.hub.read_source(&source, |model| {
+            model
+                .tree
+                .find(topic)
+                .and_then(|id| model.tree.node(id))
+                .map_or(0, |node| node.own_count)
+        })
+    };
+    let publish = |topic: &str, payload: &str| {
+        let out = workbench_testkit::peers::mosquitto_pub(
+            &port,
+            &["-q", "1", "-t", topic, "-m", payload],
+        );
+        assert!(out.status.success(), "mosquitto_pub: {out:?}");
+    };
+    publish("plant/line1/temp", "21.5");
+    wait("the message in the app's source", || {
+        count("plant/line1/temp") == 1
+    });
+    // Unsubscribed the same way: what follows no longer arrives (the marker, published after,
+    // does: by then the broker has routed the first).
+    let view = runtime
+        .block_on(app.sessions.unsubscribe(APP_SESSION_ID, "plant/line1/#"))
+        .expect("unsubscribe from the tree");
+    assert!(view
+        .subscriptions
+        .iter()
+        .all(|s| s.subscription.filter != "plant/line1/#"));
+    // The UNSUBACK is not waited for by the call; the broker's own view is.
+    wait("the broker dropped the subscription", || {
+        runtime.block_on(app.broker.clients()).iter().any(|c| {
+            c.client_id == workbench_session::APP_CLIENT_ID
+                && !c.subscriptions.contains_key("plant/line1/#")
+        })
+    });
+    publish("plant/line1/temp", "22.0");
+    publish("marker", "after");
+    wait("the marker in the app's source", || count("marker") == 1);
+    assert_eq!(
+        count("plant/line1/temp"),
+        1,
+        "delivered after unsubscribing"
+    );
+    assert_eq!(runtime.block_on(app.shutdown(Duration::from_secs(5))), 0);
+}

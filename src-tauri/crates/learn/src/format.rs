@@ -56,12 +56,27 @@ pub enum VersionSpec {
     V5,
 }
 
+/// What an actor is: an MQTT client on the embedded broker, or an AMQP 0-9-1 client on the
+/// RabbitMQ whose URL the learner gives.
+#[derive(
+    Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, serde::Serialize, specta::Type,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorKind {
+    #[default]
+    Mqtt,
+    Amqp,
+}
+
 /// A client the lesson starts, with a telling name (its client id).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActorSpec {
     /// The client id, also how checks and actions name it ("kitchen-sensor").
     pub id: String,
+    /// `mqtt` (the default) or `amqp` (see [`crate::format::AmqpDeclare`] and the fields after).
+    #[serde(default)]
+    pub kind: ActorKind,
     /// What it stands for, shown beside its id ("the order service").
     #[serde(default)]
     pub role: Option<Text>,
@@ -87,6 +102,73 @@ pub struct ActorSpec {
     pub subscribe: Vec<FilterSpec>,
     #[serde(default)]
     pub publish: Vec<PublishSpec>,
+    /// AMQP: queues and exchanges declared after connecting, in order.
+    #[serde(default)]
+    pub declare: Vec<AmqpDeclare>,
+    /// AMQP: bindings made after the declarations.
+    #[serde(default)]
+    pub bind: Vec<AmqpBind>,
+    /// AMQP: the queue the actor consumes from, once bound.
+    #[serde(default)]
+    pub consume: Option<AmqpConsume>,
+}
+
+/// AMQP: a queue or an exchange an actor declares (exactly one of `queue` and `exchange`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpDeclare {
+    /// A queue; `""` has the broker name it (a temporary queue, `amq.gen-...`), which the actor's
+    /// `bind` and `consume` then use when they name no queue.
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The exchange's type: direct, fanout, topic or headers.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub durable: bool,
+    /// Only this connection uses the queue; it goes when the connection closes.
+    #[serde(default)]
+    pub exclusive: bool,
+    #[serde(default)]
+    pub auto_delete: bool,
+}
+
+/// AMQP: a binding from an exchange to a queue (the actor's own temporary queue when none).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpBind {
+    pub exchange: String,
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub routing_key: String,
+}
+
+/// AMQP: who acknowledges the deliveries.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AmqpAck {
+    /// The broker counts a message handled when it sends it (`no-ack`).
+    #[default]
+    Auto,
+    /// The actor works one second per `.` in the body (as the tutorial's worker does), then acks.
+    Manual,
+}
+
+/// AMQP: a consumer.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpConsume {
+    /// The queue (the actor's own temporary queue when none).
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub ack: AmqpAck,
+    /// Unacknowledged deliveries the broker may send at once (manual acks; default 100).
+    #[serde(default)]
+    pub prefetch: Option<u16>,
 }
 
 fn yes() -> bool {
@@ -136,7 +218,15 @@ pub struct MessageSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishSpec {
+    /// MQTT: the topic (AMQP actors give `exchange` and `routing_key` instead).
+    #[serde(default)]
     pub topic: String,
+    /// AMQP: the exchange (`""`, the default exchange, routes to the queue named by the key).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// AMQP: the routing key.
+    #[serde(default)]
+    pub routing_key: Option<String>,
     #[serde(default)]
     pub payload: String,
     #[serde(default)]

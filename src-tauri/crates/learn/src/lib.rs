@@ -11,6 +11,8 @@
 //!   reset, and [`progress`] kept across restarts.
 //! - [`view`]: what the Learn view shows, in the learner's language.
 //! - [`playground`]: the topics lesson's filter-and-topic playground.
+//! - [`rabbit`]: the RabbitMQ that AMQP actors (`kind = "amqp"`) use, for the lessons that show
+//!   RabbitMQ's tutorials beside MQTT.
 //!
 //! It never imports tauri; the desktop shell's `ipc::learn` only adapts it.
 
@@ -18,8 +20,10 @@ pub mod actor;
 pub mod check;
 pub mod format;
 pub mod load;
+mod look;
 pub mod playground;
 pub mod progress;
+pub mod rabbit;
 pub mod runner;
 mod users;
 pub mod view;

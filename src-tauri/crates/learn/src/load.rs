@@ -57,6 +57,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../lessons/12-queue-vs-pubsub.toml"),
     ),
     ("13-mqtt5.toml", include_str!("../lessons/13-mqtt5.toml")),
+    (
+        "14-rabbitmq-queues.toml",
+        include_str!("../lessons/14-rabbitmq-queues.toml"),
+    ),
 ];
 
 /// The folder under the app's data folder that teachers put lesson files in.
@@ -376,6 +380,11 @@ impl Checker<'_> {
                 );
             }
             ids.push(&actor.id);
+            if actor.kind == crate::format::ActorKind::Amqp {
+                self.amqp_actor(&base, actor);
+                continue;
+            }
+            self.mqtt_actor(&base, actor);
             if actor.keep_alive != 0 && actor.keep_alive < 1 {
                 self.error(&at(&base, &[key("keep_alive")]), "keep_alive is 0 or more");
             }
@@ -453,6 +462,7 @@ impl Checker<'_> {
                 self.check(&at(&base, &[key("checks"), Step::Index(j)]), check, &ids);
             }
         }
+        self.amqp_steps(file);
     }
 
     fn text_of(&mut self, path: &[Step], text: &Text) {
@@ -552,6 +562,9 @@ impl Checker<'_> {
         self.text_of(&at(path, &[key("says")]), &check.says);
     }
 }
+
+#[path = "load_amqp.rs"]
+mod amqp;
 
 #[cfg(test)]
 #[path = "load_tests.rs"]

@@ -118,3 +118,64 @@ fn the_documented_example_is_a_valid_lesson() {
     assert_eq!(file.id, "kitchen-not-hall");
     assert_eq!(file.steps[0].checks.len(), 2);
 }
+
+const AMQP: &str = r#"format = 1
+id = "amqp"
+title = { en = "A" }
+summary = { en = "A" }
+
+[[actors]]
+id = "worker"
+kind = "amqp"
+consume = { ack = "auto", prefetch = 1 }
+
+[[actors]]
+id = "sensor"
+declare = [{ queue = "q" }]
+
+[[steps]]
+title = { en = "One" }
+text = { en = "Read." }
+task = { en = "Do." }
+
+[[steps.checks]]
+packet = "SUBSCRIBE"
+from = "worker"
+says = { en = "x" }
+"#;
+
+#[test]
+fn amqp_actors_are_checked_with_line_and_field() {
+    let problems = parse(AMQP).expect_err("four problems");
+    let seen: Vec<(Option<usize>, &str)> = problems
+        .iter()
+        .map(|p| (p.line, p.field.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(9), "actors[0].consume"),
+            (Some(9), "actors[0].consume.prefetch"),
+            (Some(13), "actors[1].declare"),
+            (Some(21), "steps[0].checks[0].packet"),
+        ],
+        "{problems:#?}"
+    );
+    assert!(problems[0].message.contains("queue = \"\""), "{problems:?}");
+    assert!(problems[1].message.contains("manual"), "{problems:?}");
+    assert!(
+        problems[2].message.contains("kind = \"amqp\""),
+        "{problems:?}"
+    );
+    assert!(problems[3].message.contains("PUBACK"), "{problems:?}");
+    let mqtt_on_amqp = AMQP
+        .replace(
+            "consume = { ack = \"auto\", prefetch = 1 }",
+            "subscribe = [{ filter = \"a\" }]",
+        )
+        .replace("declare = [{ queue = \"q\" }]", "")
+        .replace("SUBSCRIBE", "PUBLISH");
+    let problems = parse(&mqtt_on_amqp).expect_err("subscribe is MQTT's");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].field, "actors[0].subscribe");
+}

@@ -7,16 +7,16 @@
 //! While a lesson is open, a task looks at the log five times a second (reading only what is
 //! new); with no lesson open nothing runs. Changes are told through [`Learn::changed`].
 
+use crate::actor::amqp::AmqpLog;
 use crate::actor::{Action, ActorHandle};
-use crate::check;
-use crate::format::{ActionKind, ActionSpec, MessageSpec};
+use crate::format::{ActionKind, ActionSpec, ActorKind, MessageSpec};
 use crate::load::{Catalog, Lesson, Origin};
+use crate::look::{look, Eval};
 use crate::progress::Progress;
 use crate::view::{ActorView, ButtonView, CheckView, LessonList, LessonState, LessonSummary};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::Notify;
 use workbench_core::broker::service::BrokerService;
 use workbench_core::hub::TrafficHub;
@@ -25,8 +25,6 @@ use workbench_wire::{Direction, PacketKind, SourceId};
 
 /// The largest payload a learner has an actor publish.
 const MAX_PAYLOAD: usize = 64 * 1024;
-/// How often an open lesson looks for new packets.
-const LOOK_EVERY: Duration = Duration::from_millis(200);
 
 /// Why the runner could not do what was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -61,22 +59,14 @@ impl workbench_wire::Coded for LearnError {
     }
 }
 
-/// Where the current step's checks stand (shared with the task that evaluates them).
-struct Eval {
-    lesson: String,
-    step: usize,
-    /// Packets with a serial above this count.
-    window_from: u64,
-    results: Vec<bool>,
-    done: bool,
-}
-
 struct Active {
     lesson: Lesson,
     actors: Vec<ActorHandle>,
     /// The log's serial when the lesson (re)started: what the lesson left is found after it.
     started_at: u64,
     eval: Arc<Mutex<Eval>>,
+    /// What the lesson's AMQP actors did, for the checks.
+    amqp: Arc<AmqpLog>,
     looker: tokio::task::JoinHandle<()>,
     /// The broker's settings before the lesson added its users.
     restore: Option<workbench_broker::BrokerSettings>,
@@ -91,6 +81,8 @@ pub struct Learn {
     progress: Arc<Mutex<Progress>>,
     active: tokio::sync::Mutex<Option<Active>>,
     changed: Arc<Notify>,
+    /// The RabbitMQ the AMQP actors use (with its password: never shown).
+    rabbitmq: Mutex<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -112,6 +104,7 @@ impl Learn {
             broker,
             active: tokio::sync::Mutex::new(None),
             changed: Arc::new(Notify::new()),
+            rabbitmq: Mutex::new(crate::rabbit::DEFAULT_URL.to_string()),
         }
     }
 
@@ -206,17 +199,30 @@ impl Learn {
     ) -> Active {
         let changed = self.changed.clone();
         let on_change: Arc<dyn Fn() + Send + Sync> = Arc::new(move || changed.notify_one());
+        let amqp = Arc::new(AmqpLog::default());
+        let rabbit = crate::rabbit::target(&lock(&self.rabbitmq));
         let actors = lesson
             .file
             .actors
             .iter()
-            .map(|spec| ActorHandle::start(spec.clone(), target.clone(), on_change.clone()))
+            .map(|spec| match spec.kind {
+                ActorKind::Mqtt => {
+                    ActorHandle::start(spec.clone(), target.clone(), on_change.clone())
+                }
+                ActorKind::Amqp => crate::actor::amqp::start(
+                    spec.clone(),
+                    rabbit.clone(),
+                    amqp.clone(),
+                    on_change.clone(),
+                ),
+            })
             .collect();
         let started_at = self.serial();
         let eval = Arc::new(Mutex::new(Eval {
             lesson: lesson.file.id.clone(),
             step,
             window_from: started_at,
+            amqp_from: 0,
             results: vec![false; lesson.file.steps[step].checks.len()],
             done: false,
         }));
@@ -224,6 +230,7 @@ impl Learn {
             lesson.clone(),
             eval.clone(),
             self.hub.clone(),
+            amqp.clone(),
             self.progress.clone(),
             self.changed.clone(),
         ));
@@ -232,6 +239,7 @@ impl Learn {
             actors,
             started_at,
             eval,
+            amqp,
             looker,
             restore,
         }
@@ -250,6 +258,7 @@ impl Learn {
             let mut eval = lock(&active.eval);
             eval.step = step;
             eval.window_from = self.serial();
+            eval.amqp_from = active.amqp.total();
             eval.results = vec![false; spec.checks.len()];
             eval.done = false;
         }
@@ -317,13 +326,17 @@ impl Learn {
             filter,
             qos,
             message,
+            button: None,
         };
+        if let Some(active) = self.active.lock().await.as_ref() {
+            crate::rabbit::refuse(&active.lesson.file.actors, actor, kind)?;
+        }
         self.send(actor, action).await
     }
 
     /// Sends the prepared publish `button` of `actor` (a button the lesson gives it).
     pub async fn press(&self, actor: &str, button: u32) -> Result<(), LearnError> {
-        let message = {
+        let (message, button) = {
             let active = self.active.lock().await;
             let active = active.as_ref().ok_or(LearnError::NotOpen)?;
             let spec = active
@@ -336,7 +349,7 @@ impl Learn {
             spec.publish
                 .get(button as usize)
                 .filter(|p| p.button.is_some())
-                .map(|p| p.message())
+                .map(|p| (p.message(), Some(button as usize)))
                 .ok_or_else(|| {
                     LearnError::InvalidInput(format!("{actor} has no button {button}"))
                 })?
@@ -347,6 +360,7 @@ impl Learn {
             filter: None,
             qos: message.qos,
             message: Some(message),
+            button,
         };
         self.send(actor, action).await
     }
@@ -371,11 +385,33 @@ impl Learn {
                 .is_some_and(|s| s.checks.iter().any(|c| c.absent));
             if !eval.done && judged_last {
                 eval.window_from = self.serial();
+                eval.amqp_from = active.amqp.total();
             }
         }
         if !handle.act(action) {
             return Err(LearnError::Busy(actor.to_string()));
         }
+        Ok(())
+    }
+
+    /// The RabbitMQ URL the AMQP actors of lessons use from now on (`amqp://user:pass@host/vhost`);
+    /// an open lesson with AMQP actors starts its current step again on it.
+    pub async fn set_rabbitmq(&self, url: &str) -> Result<(), LearnError> {
+        let url = url.trim();
+        workbench_amqp::AmqpTarget::parse(url)
+            .map_err(|e| LearnError::InvalidInput(e.to_string()))?;
+        *lock(&self.rabbitmq) = url.to_string();
+        let uses_amqp = self.active.lock().await.as_ref().is_some_and(|a| {
+            a.lesson
+                .file
+                .actors
+                .iter()
+                .any(|s| s.kind == ActorKind::Amqp)
+        });
+        if uses_amqp {
+            self.reset().await?;
+        }
+        self.changed.notify_one();
         Ok(())
     }
 
@@ -497,11 +533,14 @@ impl Learn {
                 })
                 .collect(),
             done,
+            rabbitmq: crate::rabbit::view(&lock(&self.rabbitmq), &file.actors, &active.actors),
             actors: active
                 .actors
                 .iter()
                 .zip(&file.actors)
                 .map(|(handle, spec)| ActorView {
+                    kind: spec.kind,
+                    pausable: crate::rabbit::pausable(spec),
                     role: spec
                         .role
                         .as_ref()
@@ -531,53 +570,6 @@ fn action_of(spec: &ActionSpec) -> Action {
         filter: spec.filter.clone(),
         qos: spec.qos.unwrap_or(0),
         message: spec.message.clone(),
-    }
-}
-
-/// Evaluates the current step's checks over new packets until the lesson closes.
-async fn look(
-    lesson: Lesson,
-    eval: Arc<Mutex<Eval>>,
-    hub: Arc<TrafficHub>,
-    progress: Arc<Mutex<Progress>>,
-    changed: Arc<Notify>,
-) {
-    let mut ticker = tokio::time::interval(LOOK_EVERY);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let (step, from) = {
-            let eval = lock(&eval);
-            if eval.done {
-                continue;
-            }
-            (eval.step, eval.window_from)
-        };
-        let Some(spec) = lesson.file.steps.get(step) else {
-            continue;
-        };
-        let results: Vec<bool> = hub.read_source(&SourceId::Broker, |m| {
-            let new = m.packets_total().saturating_sub(from) as usize;
-            let names = check::Names::of(m.packets().rev().take(new));
-            spec.checks
-                .iter()
-                .map(|c| check::holds(c, m.packets().rev().take(new), &names))
-                .collect()
-        });
-        let all = results.iter().all(|r| *r);
-        let mut e = lock(&eval);
-        if e.step != step || e.window_from != from {
-            continue; // The learner moved on meanwhile: look again at the next tick.
-        }
-        if e.results != results || all {
-            e.results = results;
-            e.done = all;
-            let lesson_id = e.lesson.clone();
-            drop(e);
-            if all {
-                lock(&progress).step_done(&lesson_id, step as u32);
-            }
-            changed.notify_one();
-        }
+        button: None,
     }
 }

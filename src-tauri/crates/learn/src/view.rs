@@ -49,6 +49,11 @@ pub struct ButtonView {
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ActorView {
+    /// `mqtt` (on the embedded broker) or `amqp` (on RabbitMQ: only connect, disconnect, pause,
+    /// resume and its buttons apply).
+    pub kind: crate::format::ActorKind,
+    /// Pause applies: every MQTT actor; an AMQP actor only when it acks by hand (a worker).
+    pub pausable: bool,
     pub role: String,
     pub status: ActorStatus,
     pub buttons: Vec<ButtonView>,
@@ -74,5 +79,17 @@ pub struct LessonState {
     pub done: bool,
     /// Every step is done.
     pub complete: bool,
+    /// The RabbitMQ the lesson's AMQP actors use; none when it has none.
+    pub rabbitmq: Option<RabbitView>,
     pub actors: Vec<ActorView>,
+}
+
+/// The RabbitMQ a lesson needs, and whether it answers.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct RabbitView {
+    /// The URL without its password.
+    pub url: String,
+    /// Why an AMQP actor could not connect (in words), empty when none failed.
+    pub problem: String,
 }

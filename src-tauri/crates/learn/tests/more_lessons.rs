@@ -3,6 +3,8 @@
 //! judges the last attempt.
 
 mod common;
+// Lesson 14 on RabbitMQ (its RabbitMQ test is ignored here; `make test-rabbitmq` runs it).
+mod rabbitmq_lesson;
 
 use common::*;
 use std::time::Duration;

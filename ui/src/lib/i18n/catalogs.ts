@@ -16,6 +16,9 @@ import { learnMessages } from '../learn/messages';
 import { proxyMessages } from '../proxy/messages';
 import { pcapMessages } from '../pcap/messages';
 import { faultsMessages } from '../faults/messages';
+import { amqpMessages } from '../amqp/messages';
+import { amqpQueuesMessages } from '../amqp/queues/messages';
+import { treeSubscribeMessages } from '../traffic/subscribe.messages';
 
 export const catalogs: Record<string, Catalog> = {
   app: appMessages,
@@ -34,6 +37,9 @@ export const catalogs: Record<string, Catalog> = {
   proxy: proxyMessages,
   pcap: pcapMessages,
   faults: faultsMessages,
+  amqp: amqpMessages,
+  amqpQueues: amqpQueuesMessages,
+  treeSubscribe: treeSubscribeMessages,
 };
 
 for (const catalog of Object.values(catalogs)) register(catalog);

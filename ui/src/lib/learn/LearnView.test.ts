@@ -34,8 +34,11 @@ const lesson: LessonState = {
   ],
   done: false,
   complete: false,
+  rabbitmq: null,
   actors: [
     {
+      kind: 'mqtt',
+      pausable: true,
       role: 'the dashboard',
       status: {
         id: 'dashboard',
@@ -65,6 +68,7 @@ function fakeCalls(open: LessonState | null) {
     reset: ok,
     close: ok,
     forget: () => Promise.resolve(),
+    setRabbitmq: (url) => (asked.push(['rabbitmq', url]), ok()),
     match: (filter, topic) =>
       Promise.resolve({
         filterError: filter.includes('#/') ? 'a # must be the last level' : null,
@@ -154,6 +158,77 @@ describe('learn view', () => {
       ['press', 'dashboard', 0],
       ['act', 'dashboard', 'pull_plug', null, 0, null],
       ['step', 1],
+    ]);
+    destroy();
+  });
+
+  it('shows a RabbitMQ lesson: the broker it needs, why it did not answer, and AMQP clients', async () => {
+    const rabbitLesson: LessonState = {
+      ...lesson,
+      id: 'rabbitmq-queues',
+      playground: false,
+      rabbitmq: {
+        url: 'amqp://guest@localhost:5672/',
+        problem: 'nothing accepts connections at <b>amqp://guest@localhost:5672/</b> (connection refused)',
+      },
+      actors: [
+        {
+          kind: 'amqp',
+          pausable: true,
+          role: 'worker.py',
+          status: {
+            id: 'worker-1',
+            link: 'online',
+            note: 'not-working',
+            detail: '',
+            subscriptions: ['queue task_queue · prefetch 1 · manual ack'],
+            received: [],
+            unacknowledged: 1,
+          },
+          buttons: [],
+        },
+        {
+          kind: 'amqp',
+          pausable: false,
+          role: 'receive.py',
+          status: {
+            id: 'receive',
+            link: 'online',
+            note: 'connected',
+            detail: '',
+            subscriptions: ['queue hello · auto ack'],
+            received: [],
+            unacknowledged: 0,
+          },
+          buttons: [],
+        },
+      ],
+    };
+    const { calls, asked } = fakeCalls(rabbitLesson);
+    const { target, destroy } = await render(calls);
+    expect(byTest(target, 'lesson-rabbitmq')?.textContent).toContain('amqp://guest@localhost:5672/');
+    const problem = byTest(target, 'lesson-rabbitmq-problem');
+    expect(problem?.querySelector('b')).toBeNull();
+    expect(problem?.textContent).toContain('(connection refused)');
+    expect(byTest(target, 'actor-worker-1-note')?.textContent).toContain('acknowledges nothing');
+    expect(byTest(target, 'actor-worker-1')?.textContent).toContain('Consumes: queue task_queue');
+    // An AMQP client has no MQTT forms, no pulled plug and no MQTT reconnect.
+    expect(byTest(target, 'actor-worker-1-subscribe')).toBeNull();
+    expect(byTest(target, 'actor-worker-1-plug')).toBeNull();
+    expect(byTest(target, 'actor-worker-1-reconnect')).toBeNull();
+    // Automatic acks: nothing to hold back, so no pause.
+    expect(byTest(target, 'actor-receive-pause')).toBeNull();
+    expect(byTest(target, 'actor-receive-disconnect')).not.toBeNull();
+    byTest(target, 'actor-worker-1-pause')?.click();
+    const url = byTest(target, 'lesson-rabbitmq-url') as HTMLInputElement;
+    url.value = 'amqp://guest:guest@10.0.0.5:5672/';
+    url.dispatchEvent(new Event('input'));
+    await settle();
+    byTest(target, 'lesson-rabbitmq-use')?.click();
+    await settle();
+    expect(asked).toEqual([
+      ['act', 'worker-1', 'pause', null, 0, null],
+      ['rabbitmq', 'amqp://guest:guest@10.0.0.5:5672/'],
     ]);
     destroy();
   });

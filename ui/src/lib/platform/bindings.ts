@@ -114,7 +114,7 @@ export const commands = {
 	/**  Opens a lesson at its first step not done, starting its actors on the embedded broker. */
 	learnOpen: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("learn_open", { id })),
 	/**  The open lesson in `language`, or none. */
-	learnState: (language: string) => typedError<LessonState | null, IpcError>(__TAURI_INVOKE("learn_state", { language })),
+	learnState: (language: string) => typedError<LessonState_Serialize | null, IpcError>(__TAURI_INVOKE("learn_state", { language })),
 	/**  Goes to step `step` (from 0) of the open lesson. */
 	learnStep: (step: number) => typedError<null, IpcError>(__TAURI_INVOKE("learn_step", { step })),
 	/**
@@ -132,6 +132,11 @@ export const commands = {
 	learnForget: (id: string) => __TAURI_INVOKE<void>("learn_forget", { id }),
 	/**  The wildcard playground: whether `filter` matches `topic`, or why either is invalid. */
 	learnMatch: (filter: string, topic: string) => __TAURI_INVOKE<TopicMatch_Serialize>("learn_match", { filter, topic }),
+	/**
+	 *  The RabbitMQ the lessons' AMQP actors use (`amqp://user:pass@host:5672/vhost`); an open
+	 *  lesson with AMQP actors starts its current step again on it. Kept while the app runs.
+	 */
+	learnSetRabbitmq: (url: string) => typedError<null, IpcError>(__TAURI_INVOKE("learn_set_rabbitmq", { url })),
 	/**  Every session, and where profiles and passwords are kept. */
 	sessionList: () => __TAURI_INVOKE<SessionsOverview_Serialize>("session_list"),
 	/**  Creates (empty id) or updates a profile. `password`: null keeps the stored one, "" removes it. */
@@ -260,10 +265,78 @@ export const commands = {
 	faultsClear: (id: number) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("faults_clear", { id })),
 	/**  Clears every rule of `client_id`, or of everyone when `None`; returns every rule left. */
 	faultsClearClient: (clientId: string | null) => typedError<ArmedRule[], IpcError>(__TAURI_INVOKE("faults_clear_client", { clientId })),
+	/**  Every AMQP profile with its state. */
+	amqpProfiles: () => typedError<AmqpSessionView_Serialize[], IpcError>(__TAURI_INVOKE("amqp_profiles")),
+	/**
+	 *  What the user should know about the saved profiles and passwords (a broken profiles file
+	 *  kept aside, passwords kept for this session only), in words; empty when all is well.
+	 */
+	amqpNotes: () => typedError<string[], IpcError>(__TAURI_INVOKE("amqp_notes")),
+	/**
+	 *  Saves a profile (id "" = new). A password typed in the URL is moved to the keychain;
+	 *  `password`: null keeps the stored one, "" forgets it.
+	 */
+	amqpSaveProfile: (profile: AmqpProfile_Deserialize, password: string | null) => typedError<AmqpSessionView_Serialize, IpcError>(__TAURI_INVOKE("amqp_save_profile", { profile, password })),
+	/**  Deletes a profile: disconnected, its password and traffic forgotten. */
+	amqpDeleteProfile: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_delete_profile", { id })),
+	/**  Connects a profile; its traffic shows as the source `{ session: id }`. */
+	amqpConnect: (id: string) => typedError<AmqpSessionView_Serialize, IpcError>(__TAURI_INVOKE("amqp_connect", { id })),
+	/**  Disconnects a profile (its consumers' unsettled deliveries go back to their queues). */
+	amqpDisconnect: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_disconnect", { id })),
+	/**  Declares a queue (`spec.passive`: only checks it exists) and says its depth. */
+	amqpDeclareQueue: (id: string, spec: QueueSpec_Deserialize) => typedError<QueueInfo, IpcError>(__TAURI_INVOKE("amqp_declare_queue", { id, spec })),
+	/**  Declares an exchange (`spec.passive`: only checks it exists). */
+	amqpDeclareExchange: (id: string, spec: ExchangeSpec_Deserialize) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_declare_exchange", { id, spec })),
+	/**  Binds a queue to an exchange. */
+	amqpBind: (id: string, spec: BindingSpec_Deserialize) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_bind", { id, spec })),
+	/**  Removes a binding. */
+	amqpUnbind: (id: string, spec: BindingSpec_Deserialize) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_unbind", { id, spec })),
+	/**  Empties a queue of its ready messages; returns how many there were. */
+	amqpPurgeQueue: (id: string, name: string) => typedError<number, IpcError>(__TAURI_INVOKE("amqp_purge_queue", { id, name })),
+	/**  Deletes a queue; returns how many messages it held. */
+	amqpDeleteQueue: (id: string, name: string) => typedError<number, IpcError>(__TAURI_INVOKE("amqp_delete_queue", { id, name })),
+	/**  Publishes a message (with publisher confirms) and says what the broker did with it. */
+	amqpPublish: (id: string, message: AmqpPublish_Deserialize) => typedError<PublishOutcome, IpcError>(__TAURI_INVOKE("amqp_publish", { id, message })),
+	/**  Starts a consumer; returns its tag. */
+	amqpConsume: (id: string, spec: ConsumeSpec_Deserialize) => typedError<string, IpcError>(__TAURI_INVOKE("amqp_consume", { id, spec })),
+	/**
+	 *  The session's running consumers with their unsettled deliveries (for a window that opens
+	 *  later; changes are pushed as `AmqpUnsettled` and `AmqpConsumerEnded`). Empty when not
+	 *  connected.
+	 */
+	amqpConsumers: (id: string) => typedError<AmqpConsumerView[], IpcError>(__TAURI_INVOKE("amqp_consumers", { id })),
+	/**  Stops a consumer (its unsettled deliveries go back to the queue). */
+	amqpCancel: (id: string, tag: string) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_cancel", { id, tag })),
+	/**  Acks, nacks or rejects a delivery of a manual-ack consumer. */
+	amqpSettle: (id: string, consumerTag: string, deliveryTag: number | null, how: AmqpSettle, requeue: boolean, multiple: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("amqp_settle", { id, consumerTag, deliveryTag, how, requeue, multiple })),
+	/**
+	 *  Takes one message from a queue (basic.get); `requeue` puts it back (marked redelivered).
+	 *  Null when the queue is empty.
+	 */
+	amqpGet: (id: string, queue: string, requeue: boolean) => typedError<AmqpGot_Serialize | null, IpcError>(__TAURI_INVOKE("amqp_get", { id, queue, requeue })),
+	/**  The study note's Hello World on this session, step by step. */
+	amqpHelloWorld: (id: string) => typedError<HelloWorldStep[], IpcError>(__TAURI_INVOKE("amqp_hello_world", { id })),
+	/**
+	 *  Watches the queues of AMQP session `id`'s vhost through the management API (the profile's
+	 *  management port, its user and password): a reading goes to `channel` at once and every 2 s
+	 *  while watched, failures in words inside the reading. Returns the watcher's id, for
+	 *  `amqp_queues_unwatch`. Refused when the profile is unknown or has no management port.
+	 */
+	amqpQueuesWatch: (id: string, channel: Channel<QueueSnapshot_Deserialize>) => typedError<number, IpcError>(__TAURI_INVOKE("amqp_queues_watch", { id, channel })),
+	/**  Stops one watcher of session `id`; the last one to go stops the readings. */
+	amqpQueuesUnwatch: (id: string, watcher: number) => __TAURI_INVOKE<void>("amqp_queues_unwatch", { id, watcher }),
+	/**
+	 *  A queue's depth (ready plus unacknowledged) over the readings kept (up to the last ten
+	 *  minutes), as SVG; clock times at `utc_offset_minutes` from UTC, `label` names the line.
+	 */
+	amqpQueuesChart: (id: string, queue: string, dark: boolean, width: number, height: number, utcOffsetMinutes: number, label: string) => typedError<string, IpcError>(__TAURI_INVOKE("amqp_queues_chart", { id, queue, dark, width, height, utcOffsetMinutes, label })),
 };
 
 /** Events */
 export const events = {
+	amqpConsumerEnded: makeEvent<AmqpConsumerEnded_Serialize, AmqpConsumerEnded_Deserialize>("amqp-consumer-ended"),
+	amqpSessionChanged: makeEvent<AmqpSessionChanged, AmqpSessionChanged>("amqp-session-changed"),
+	amqpUnsettled: makeEvent<AmqpUnsettled, AmqpUnsettled>("amqp-unsettled"),
 	brokerChanged: makeEvent<BrokerChanged_Serialize, BrokerChanged_Deserialize>("broker-changed"),
 	classroomChanged: makeEvent<ClassroomChanged_Serialize, ClassroomChanged_Deserialize>("classroom-changed"),
 	clientsChanged: makeEvent<ClientsChanged, ClientsChanged>("clients-changed"),
@@ -274,6 +347,16 @@ export const events = {
 };
 
 /* Types */
+/**  Who acknowledges deliveries. */
+export type AckMode = 
+/**
+ *  The consumer acks, nacks or rejects each delivery; unacknowledged ones go back to the
+ *  queue when the consumer leaves.
+ */
+"manual" | 
+/**  The broker counts a message as handled when it sends it (AMQP's `no-ack`). */
+"auto";
+
 /**  The things an actor can be told to do. */
 export type ActionKind = 
 /**  Connect (again) with the same client id and its connect options. */
@@ -292,6 +375,12 @@ export type ActionKind =
  */
 "publish_and_drop";
 
+/**
+ *  What an actor is: an MQTT client on the embedded broker, or an AMQP 0-9-1 client on the
+ *  RabbitMQ whose URL the learner gives.
+ */
+export type ActorKind = "mqtt" | "amqp";
+
 /**  An actor's state for the lesson page. */
 export type ActorStatus = {
 	id: string,
@@ -299,7 +388,8 @@ export type ActorStatus = {
 	/**
 	 *  What happened last, as a key the view words in the learner's language: `connected`,
 	 *  `session-kept`, `failed`, `lost`, `disconnected`, `plug-pulled`, `paused`, `resumed`,
-	 *  `dropped-before-ack`, `suback-refused` (empty: nothing yet).
+	 *  `dropped-before-ack`, `suback-refused`; AMQP actors also `published`, `offline`, `closed`,
+	 *  `not-working`, `working` (empty: nothing yet).
 	 */
 	note: string,
 	/**  The note's detail: the error or the reason code, as the client reported it. */
@@ -313,9 +403,251 @@ export type ActorStatus = {
 
 /**  An actor on the lesson page. */
 export type ActorView = {
+	/**
+	 *  `mqtt` (on the embedded broker) or `amqp` (on RabbitMQ: only connect, disconnect, pause,
+	 *  resume and its buttons apply).
+	 */
+	kind: ActorKind,
+	/**  Pause applies: every MQTT actor; an AMQP actor only when it acks by hand (a worker). */
+	pausable: boolean,
 	role: string,
 	status: ActorStatus,
 	buttons: ButtonView[],
+};
+
+/**
+ *  A consumer ended: `failure` says why when the broker ended it (queue deleted, connection
+ *  lost); null when the user cancelled it or disconnected.
+ */
+export type AmqpConsumerEnded = AmqpConsumerEnded_Serialize | AmqpConsumerEnded_Deserialize;
+
+/**
+ *  A consumer ended: `failure` says why when the broker ended it (queue deleted, connection
+ *  lost); null when the user cancelled it or disconnected.
+ */
+export type AmqpConsumerEnded_Deserialize = {
+	id: string,
+	consumerTag: string,
+	failure?: AmqpFailure | null,
+};
+
+/**
+ *  A consumer ended: `failure` says why when the broker ended it (queue deleted, connection
+ *  lost); null when the user cancelled it or disconnected.
+ */
+export type AmqpConsumerEnded_Serialize = {
+	id: string,
+	consumerTag: string,
+	failure: AmqpFailure | null,
+};
+
+/**  A running consumer, as a window that opens later lists it. */
+export type AmqpConsumerView = {
+	consumerTag: string,
+	queue: string,
+	ack: AckMode,
+	prefetch: number,
+	/**  Its unsettled deliveries (manual acks), as [`notices::AmqpNotice::Unsettled`] pushes them. */
+	deliveries: AmqpPending[],
+	dropped: number,
+};
+
+/**  Why a session was lost, in words, with `AmqpError::code()` to act on. */
+export type AmqpFailure = {
+	code: string,
+	message: string,
+};
+
+/**  A message taken with basic.get (the management UI's "Get messages"). */
+export type AmqpGot = AmqpGot_Serialize | AmqpGot_Deserialize;
+
+/**  A message taken with basic.get (the management UI's "Get messages"). */
+export type AmqpGot_Deserialize = {
+	exchange: string,
+	routingKey: string,
+	redelivered: boolean,
+	properties: AmqpProperties_Deserialize,
+	/**  The body as text when it is UTF-8, else its base64 (`bodyBase64`). */
+	body: string,
+	bodyBase64: boolean,
+	/**  The body's size in bytes. */
+	size: number,
+};
+
+/**  A message taken with basic.get (the management UI's "Get messages"). */
+export type AmqpGot_Serialize = {
+	exchange: string,
+	routingKey: string,
+	redelivered: boolean,
+	properties: AmqpProperties_Serialize,
+	/**  The body as text when it is UTF-8, else its base64 (`bodyBase64`). */
+	body: string,
+	bodyBase64: boolean,
+	/**  The body's size in bytes. */
+	size: number,
+};
+
+/**  A delivery waiting for its consumer's ack, nack or reject. */
+export type AmqpPending = {
+	deliveryTag: number | null,
+	exchange: string,
+	routingKey: string,
+	redelivered: boolean,
+	size: number,
+	/**
+	 *  At most [`PREVIEW_CHARS`] characters of the body as text (lossy UTF-8, control
+	 *  characters shown as `\u{…}`): text, never markup.
+	 */
+	preview: string,
+};
+
+/**  A saved AMQP session. Its URL never holds a password (the keychain does, under `amqp:<id>`). */
+export type AmqpProfile = AmqpProfile_Serialize | AmqpProfile_Deserialize;
+
+/**  A saved AMQP session. Its URL never holds a password (the keychain does, under `amqp:<id>`). */
+export type AmqpProfile_Deserialize = {
+	/**  `amqp-…`, assigned when first saved (never collides with MQTT profile ids). */
+	id?: string,
+	name?: string,
+	/**  `amqp[s]://user@host:port/vhost`. */
+	url: string,
+	/**  The management plugin's HTTP port (the queue view); `None`: no management API. */
+	managementPort?: number | null,
+	/**  A PEM file of CA certificates trusted for `amqps://` (a broker with a private CA). */
+	caFile?: string | null,
+};
+
+/**  A saved AMQP session. Its URL never holds a password (the keychain does, under `amqp:<id>`). */
+export type AmqpProfile_Serialize = {
+	/**  `amqp-…`, assigned when first saved (never collides with MQTT profile ids). */
+	id: string,
+	name: string,
+	/**  `amqp[s]://user@host:port/vhost`. */
+	url: string,
+	/**  The management plugin's HTTP port (the queue view); `None`: no management API. */
+	managementPort: number | null,
+	/**  A PEM file of CA certificates trusted for `amqps://` (a broker with a private CA). */
+	caFile: string | null,
+};
+
+/**  The properties of one message (all optional, as in AMQP's content header). */
+export type AmqpProperties = AmqpProperties_Serialize | AmqpProperties_Deserialize;
+
+/**  The properties of one message (all optional, as in AMQP's content header). */
+export type AmqpProperties_Deserialize = {
+	contentType?: string | null,
+	contentEncoding?: string | null,
+	/**  Application headers, in order. */
+	headers?: ([string, HeaderValue])[],
+	/**  1 transient, 2 persistent (kept on disk by a durable queue). */
+	deliveryMode?: number | null,
+	priority?: number | null,
+	correlationId?: string | null,
+	replyTo?: string | null,
+	/**  Per-message TTL in milliseconds, as text (AMQP's own form). */
+	expiration?: string | null,
+	messageId?: string | null,
+	/**  Seconds since the Unix epoch. */
+	timestamp?: number | null,
+	/**  AMQP's `type` property. */
+	kind?: string | null,
+	/**  Checked by RabbitMQ: must be the connection's user when set. */
+	userId?: string | null,
+	appId?: string | null,
+};
+
+/**  The properties of one message (all optional, as in AMQP's content header). */
+export type AmqpProperties_Serialize = {
+	contentType: string | null,
+	contentEncoding: string | null,
+	/**  Application headers, in order. */
+	headers: ([string, HeaderValue])[],
+	/**  1 transient, 2 persistent (kept on disk by a durable queue). */
+	deliveryMode: number | null,
+	priority: number | null,
+	correlationId: string | null,
+	replyTo: string | null,
+	/**  Per-message TTL in milliseconds, as text (AMQP's own form). */
+	expiration: string | null,
+	messageId: string | null,
+	/**  Seconds since the Unix epoch. */
+	timestamp: number | null,
+	/**  AMQP's `type` property. */
+	kind: string | null,
+	/**  Checked by RabbitMQ: must be the connection's user when set. */
+	userId: string | null,
+	appId: string | null,
+};
+
+/**  A message to publish, as the UI's form sends it. */
+export type AmqpPublish = AmqpPublish_Serialize | AmqpPublish_Deserialize;
+
+/**  A message to publish, as the UI's form sends it. */
+export type AmqpPublish_Deserialize = {
+	/**  Empty: the default exchange (routes to the queue named by the routing key). */
+	exchange?: string,
+	routingKey?: string,
+	body?: string,
+	/**  `body` is the base64 of binary bytes. */
+	bodyBase64?: boolean,
+	properties?: AmqpProperties_Deserialize,
+	/**  Ask the broker to say when no queue receives it (`unroutable`). */
+	mandatory?: boolean,
+};
+
+/**  A message to publish, as the UI's form sends it. */
+export type AmqpPublish_Serialize = {
+	/**  Empty: the default exchange (routes to the queue named by the routing key). */
+	exchange: string,
+	routingKey: string,
+	body: string,
+	/**  `body` is the base64 of binary bytes. */
+	bodyBase64: boolean,
+	properties: AmqpProperties_Serialize,
+	/**  Ask the broker to say when no queue receives it (`unroutable`). */
+	mandatory: boolean,
+};
+
+/**  An AMQP session's state changed (connecting, connected, disconnected, lost with why). */
+export type AmqpSessionChanged = {
+	id: string,
+	state: AmqpState,
+};
+
+/**  A profile as the UI lists it. */
+export type AmqpSessionView = AmqpSessionView_Serialize | AmqpSessionView_Deserialize;
+
+/**  A profile as the UI lists it. */
+export type AmqpSessionView_Deserialize = {
+	profile: AmqpProfile_Deserialize,
+	hasPassword: boolean,
+	state: AmqpState,
+};
+
+/**  A profile as the UI lists it. */
+export type AmqpSessionView_Serialize = {
+	profile: AmqpProfile_Serialize,
+	hasPassword: boolean,
+	state: AmqpState,
+};
+
+/**  How a delivery is settled. */
+export type AmqpSettle = "ack" | "nack" | "reject";
+
+/**  Where a session is. */
+export type AmqpState = "disconnected" | "connecting" | "connected" | 
+/**  The connection failed after it was open (the broker closed it, the network went). */
+{ lost: AmqpFailure };
+
+/**
+ *  A manual-ack consumer's unsettled deliveries (the newest 1000; `dropped`: how many older
+ *  ones are not listed but still wait). At most about ten a second per consumer.
+ */
+export type AmqpUnsettled = {
+	id: string,
+	consumerTag: string,
+	deliveries: AmqpPending[],
+	dropped: number,
 };
 
 /**  Which packet carried a reason code. */
@@ -425,6 +757,34 @@ export type BenchStats_Serialize = {
 	/**  0 to 1, by count or by time; `null` when neither is set. */
 	progress: number | null,
 	running: boolean,
+};
+
+/**
+ *  A binding: messages from `exchange` that match `routing_key` (or `arguments`, for a headers
+ *  exchange) go to `queue`.
+ */
+export type BindingSpec = BindingSpec_Serialize | BindingSpec_Deserialize;
+
+/**
+ *  A binding: messages from `exchange` that match `routing_key` (or `arguments`, for a headers
+ *  exchange) go to `queue`.
+ */
+export type BindingSpec_Deserialize = {
+	queue?: string,
+	exchange?: string,
+	routingKey?: string,
+	arguments?: ([string, HeaderValue])[],
+};
+
+/**
+ *  A binding: messages from `exchange` that match `routing_key` (or `arguments`, for a headers
+ *  exchange) go to `queue`.
+ */
+export type BindingSpec_Serialize = {
+	queue: string,
+	exchange: string,
+	routingKey: string,
+	arguments: ([string, HeaderValue])[],
 };
 
 /**
@@ -791,6 +1151,33 @@ answer: BrokerAnswer | null } |
 /**  Stopped for a reason retrying cannot fix (bad credentials, TLS trust, protocol). */
 { state: "Failed"; code: ErrorCode; reason: string; answer: BrokerAnswer | null };
 
+/**  A consumer to start. */
+export type ConsumeSpec = ConsumeSpec_Serialize | ConsumeSpec_Deserialize;
+
+/**  A consumer to start. */
+export type ConsumeSpec_Deserialize = {
+	queue?: string,
+	ack?: AckMode,
+	/**  Unacknowledged deliveries the broker may send at once (1 to 65535; manual acks only). */
+	prefetch?: number,
+	/**  No other consumer may read the queue meanwhile. */
+	exclusive?: boolean,
+	/**  Empty: the broker picks one. */
+	consumerTag?: string,
+};
+
+/**  A consumer to start. */
+export type ConsumeSpec_Serialize = {
+	queue: string,
+	ack: AckMode,
+	/**  Unacknowledged deliveries the broker may send at once (1 to 65535; manual acks only). */
+	prefetch: number,
+	/**  No other consumer may read the queue meanwhile. */
+	exclusive: boolean,
+	/**  Empty: the broker picks one. */
+	consumerTag: string,
+};
+
 /**  Every reading of one message that fits it. */
 export type DecodedPayload = DecodedPayload_Serialize | DecodedPayload_Deserialize;
 
@@ -886,6 +1273,46 @@ export type ExampleFile = {
 	text: string,
 };
 
+/**  An exchange to declare, or (passive) to check. */
+export type ExchangeSpec = ExchangeSpec_Serialize | ExchangeSpec_Deserialize;
+
+/**  An exchange to declare, or (passive) to check. */
+export type ExchangeSpec_Deserialize = {
+	name?: string,
+	kind?: ExchangeType,
+	passive?: boolean,
+	durable?: boolean,
+	/**  Deleted when its last binding goes. */
+	autoDelete?: boolean,
+	/**  Only other exchanges may publish to it. */
+	internal?: boolean,
+	arguments?: ([string, HeaderValue])[],
+};
+
+/**  An exchange to declare, or (passive) to check. */
+export type ExchangeSpec_Serialize = {
+	name: string,
+	kind: ExchangeType,
+	passive: boolean,
+	durable: boolean,
+	/**  Deleted when its last binding goes. */
+	autoDelete: boolean,
+	/**  Only other exchanges may publish to it. */
+	internal: boolean,
+	arguments: ([string, HeaderValue])[],
+};
+
+/**  AMQP 0-9-1's exchange types. */
+export type ExchangeType = 
+/**  Routes to the queues bound with exactly the message's routing key. */
+"direct" | 
+/**  Routes to every bound queue, ignoring the routing key. */
+"fanout" | 
+/**  Routes by pattern: `*` one dot-separated word, `#` zero or more. */
+"topic" | 
+/**  Routes by the message's headers (`x-match` all or any). */
+"headers";
+
 /**  One fault a tester arms against a client. */
 export type Fault = 
 /**
@@ -928,6 +1355,18 @@ export type GroupView_Deserialize = {
 export type GroupView_Serialize = {
 	name: string,
 	nodes: NodeView_Serialize[],
+};
+
+/**  One header value. Tables and arrays a broker sends are shown as text. */
+export type HeaderValue = boolean | number | null | string;
+
+/**  One step of the Hello World example. */
+export type HelloWorldStep = {
+	/**  An i18n key: `amqp.hello.declare`, `amqp.hello.publish`, `amqp.hello.receive`. */
+	what: string,
+	ok: boolean,
+	/**  What happened, or the failure in words. */
+	detail: string,
 };
 
 export type HostView = {
@@ -1048,7 +1487,10 @@ export type LessonProblem_Serialize = {
 };
 
 /**  The open lesson. */
-export type LessonState = {
+export type LessonState = LessonState_Serialize | LessonState_Deserialize;
+
+/**  The open lesson. */
+export type LessonState_Deserialize = {
 	id: string,
 	title: string,
 	/**  The titles of every step, for the step bar. */
@@ -1065,6 +1507,31 @@ export type LessonState = {
 	done: boolean,
 	/**  Every step is done. */
 	complete: boolean,
+	/**  The RabbitMQ the lesson's AMQP actors use; none when it has none. */
+	rabbitmq?: RabbitView | null,
+	actors: ActorView[],
+};
+
+/**  The open lesson. */
+export type LessonState_Serialize = {
+	id: string,
+	title: string,
+	/**  The titles of every step, for the step bar. */
+	stepTitles: string[],
+	step: number,
+	stepsDone: number[],
+	text: string,
+	task: string,
+	hints: string[],
+	/**  Show the wildcard playground. */
+	playground: boolean,
+	checks: CheckView[],
+	/**  Every check of this step held: the step is done. */
+	done: boolean,
+	/**  Every step is done. */
+	complete: boolean,
+	/**  The RabbitMQ the lesson's AMQP actors use; none when it has none. */
+	rabbitmq: RabbitView | null,
 	actors: ActorView[],
 };
 
@@ -1727,6 +2194,18 @@ export type ProxyView_Serialize = {
 	eventsDropped: number | null,
 };
 
+/**  What became of a published message. */
+export type PublishOutcome = 
+/**
+ *  The broker took it (routed to at least one queue, or dropped by routing when not
+ *  mandatory: AMQP does not tell those apart without `mandatory`).
+ */
+"accepted" | 
+/**  Mandatory and nothing was bound to receive it: the broker returned it. */
+"unroutable" | 
+/**  The broker refused it (basic.nack: an internal error, or a queue that rejects overflow). */
+"refused";
+
 /**  A message to publish. */
 export type PublishRequest = PublishRequest_Serialize | PublishRequest_Deserialize;
 
@@ -1746,6 +2225,141 @@ export type PublishRequest_Serialize = {
 	qos: number,
 	retain: boolean,
 	properties: MessageProperties_Serialize,
+};
+
+/**  What the broker said about a declared queue. */
+export type QueueInfo = {
+	name: string,
+	/**  Messages ready for delivery (not counting those delivered and not yet acknowledged). */
+	messages: number,
+	consumers: number,
+};
+
+/**  One reading of a vhost's queues, as every watcher receives it. */
+export type QueueSnapshot = QueueSnapshot_Serialize | QueueSnapshot_Deserialize;
+
+/**  One reading of a vhost's queues, as every watcher receives it. */
+export type QueueSnapshot_Deserialize = {
+	vhost: string,
+	/**  When this reading ended, in ms since the Unix epoch. */
+	atMs: number | null,
+	/**  When the list below was read (the last good reading); `None` before any succeeded. */
+	readMs?: number | null,
+	/**  The queues by name, from the last good reading. */
+	queues: QueueStats_Deserialize[],
+	/**  The list is the API's first page only: the vhost has more queues than shown. */
+	truncated: boolean,
+	/**  Why this reading failed (the list above is then older), in words. */
+	failure?: WatchFailure | null,
+};
+
+/**  One reading of a vhost's queues, as every watcher receives it. */
+export type QueueSnapshot_Serialize = {
+	vhost: string,
+	/**  When this reading ended, in ms since the Unix epoch. */
+	atMs: number | null,
+	/**  When the list below was read (the last good reading); `None` before any succeeded. */
+	readMs: number | null,
+	/**  The queues by name, from the last good reading. */
+	queues: QueueStats_Serialize[],
+	/**  The list is the API's first page only: the vhost has more queues than shown. */
+	truncated: boolean,
+	/**  Why this reading failed (the list above is then older), in words. */
+	failure: WatchFailure | null,
+};
+
+/**  A queue to declare, or (passive) to check that it exists. */
+export type QueueSpec = QueueSpec_Serialize | QueueSpec_Deserialize;
+
+/**  A queue to declare, or (passive) to check that it exists. */
+export type QueueSpec_Deserialize = {
+	/**  Empty: the broker names it (`amq.gen-...`), returned in [`QueueInfo`]. */
+	name?: string,
+	/**  Only check that it exists (NOT_FOUND if not); the other settings are ignored. */
+	passive?: boolean,
+	/**  Survives a broker restart. */
+	durable?: boolean,
+	/**  Only this connection may use it; deleted when the connection closes. */
+	exclusive?: boolean,
+	/**  Deleted when its last consumer leaves. */
+	autoDelete?: boolean,
+	/**  Optional arguments: `x-message-ttl`, `x-max-length`, `x-queue-type`, `x-dead-letter-exchange`... */
+	arguments?: ([string, HeaderValue])[],
+};
+
+/**  A queue to declare, or (passive) to check that it exists. */
+export type QueueSpec_Serialize = {
+	/**  Empty: the broker names it (`amq.gen-...`), returned in [`QueueInfo`]. */
+	name: string,
+	/**  Only check that it exists (NOT_FOUND if not); the other settings are ignored. */
+	passive: boolean,
+	/**  Survives a broker restart. */
+	durable: boolean,
+	/**  Only this connection may use it; deleted when the connection closes. */
+	exclusive: boolean,
+	/**  Deleted when its last consumer leaves. */
+	autoDelete: boolean,
+	/**  Optional arguments: `x-message-ttl`, `x-max-length`, `x-queue-type`, `x-dead-letter-exchange`... */
+	arguments: ([string, HeaderValue])[],
+};
+
+/**  One queue as the management API reports it. */
+export type QueueStats = QueueStats_Serialize | QueueStats_Deserialize;
+
+/**  One queue as the management API reports it. */
+export type QueueStats_Deserialize = {
+	name: string,
+	vhost: string,
+	/**  Ready plus unacknowledged: what `rabbitmqctl list_queues` calls `messages`. */
+	messages: number | null,
+	messagesReady: number | null,
+	messagesUnacknowledged: number | null,
+	consumers: number | null,
+	/**
+	 *  Messages per second published into the queue, and delivered from it (a few seconds'
+	 *  average by the broker; 0 when idle or not yet measured).
+	 */
+	publishRate: number | null,
+	deliverRate: number | null,
+	durable: boolean,
+	autoDelete: boolean,
+	exclusive: boolean,
+	/**  `running`, `idle`, ... (absent for some queue types). */
+	state?: string | null,
+	/**  classic, quorum or stream. */
+	kind?: string | null,
+};
+
+/**  One queue as the management API reports it. */
+export type QueueStats_Serialize = {
+	name: string,
+	vhost: string,
+	/**  Ready plus unacknowledged: what `rabbitmqctl list_queues` calls `messages`. */
+	messages: number | null,
+	messagesReady: number | null,
+	messagesUnacknowledged: number | null,
+	consumers: number | null,
+	/**
+	 *  Messages per second published into the queue, and delivered from it (a few seconds'
+	 *  average by the broker; 0 when idle or not yet measured).
+	 */
+	publishRate: number | null,
+	deliverRate: number | null,
+	durable: boolean,
+	autoDelete: boolean,
+	exclusive: boolean,
+	/**  `running`, `idle`, ... (absent for some queue types). */
+	state: string | null,
+	/**  classic, quorum or stream. */
+	kind: string | null,
+};
+
+/**  The RabbitMQ a lesson needs, and whether it answers. */
+export type RabbitView = {
+	/**  The URL without its password. */
+	url: string,
+	/**  Why an AMQP actor could not connect (in words), empty when none failed. */
+	problem: string,
 };
 
 /**  A message an actor received. */
@@ -2600,6 +3214,12 @@ export type ValueChartImage = {
 	points: number,
 	/**  Kept messages that did not (not numbers, broken JSON, larger than 64 KiB). */
 	skipped: number,
+};
+
+/**  A reading that failed: [`AmqpError::code`] and its words. */
+export type WatchFailure = {
+	code: string,
+	message: string,
 };
 
 /**  The last will: published by the broker when the session ends without a DISCONNECT. */

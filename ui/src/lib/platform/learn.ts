@@ -19,6 +19,7 @@ export type {
   LessonList_Serialize as LessonList,
   LessonState,
   LessonSummary,
+  RabbitView,
   RejectedFile_Serialize as RejectedFile,
   TopicMatch_Serialize as TopicMatch,
 } from './bindings';
@@ -42,6 +43,8 @@ export interface LearnCalls {
   forget(id: string): Promise<void>;
   /** The wildcard playground: does `filter` match `topic` (or why is either invalid)? */
   match(filter: string, topic: string): Promise<TopicMatch>;
+  /** The RabbitMQ the lessons' AMQP actors use (`amqp://user:pass@host:5672/vhost`). */
+  setRabbitmq(url: string): Promise<null>;
   /** Calls `onChange` each time something the view shows changed; resolves to a way to stop. */
   onChanged(onChange: () => void): Promise<() => void>;
 }
@@ -59,6 +62,7 @@ const tauriLearn: LearnCalls = {
   close: () => unwrap(commands.learnClose()),
   forget: (id) => commands.learnForget(id),
   match: (filter, topic) => commands.learnMatch(filter, topic),
+  setRabbitmq: (url) => unwrap(commands.learnSetRabbitmq(url)),
   onChanged: (onChange) => events.learnChanged.listen(() => onChange()),
 };
 
@@ -77,6 +81,7 @@ const unavailableLearn: LearnCalls = {
   close: unavailable,
   forget: unavailable,
   match: unavailable,
+  setRabbitmq: unavailable,
   onChanged: unavailable,
 };
 

@@ -11,6 +11,7 @@ import type {
   TrafficFrame,
   ViewerId,
 } from '../platform';
+import { isAmqpSource } from '../amqp/store.svelte';
 
 /** Where a view's tab sits in the bar: the explorer's, the teaching views, the tools. */
 export type ViewGroup = 'explore' | 'teach' | 'tools';
@@ -35,6 +36,8 @@ export function isShellView(id: string): id is ShellView {
 
 /** Every other view, in tab order. */
 export const VIEWS: ViewEntry[] = [
+  // An AMQP session's queues (management API): RabbitMQ's "Queues" page, with depth charts.
+  { id: 'amqp-queues', label: 'amqp-queues.tab', group: 'explore', for: (s) => isAmqpSource(s) },
   { id: 'learn', label: 'learn.tab', group: 'teach' },
   { id: 'teach', label: 'teach.tab', group: 'teach' },
   { id: 'classroom', label: 'classroom.tab', group: 'teach' },
@@ -61,6 +64,14 @@ export interface ViewContext {
   broker: BrokerStatus | null;
   /** Switches the main pane to another view (a shell view or an entry's id). */
   show: (view: string) => void;
+}
+
+/**
+ * Sources whose settings and publish tabs MoreViews draws (its `settings` and `publish`
+ * branches): the AMQP sessions.
+ */
+export function ownsSettings(source: SourceId): boolean {
+  return isAmqpSource(source);
 }
 
 export function viewsFor(source: SourceId): ViewEntry[] {

@@ -18,6 +18,7 @@ use workbench_tools::client::{self, ConnectOptions, Connection};
 use workbench_tools::Target;
 use workbench_wire::codec::{self, AckKind, Level, Properties, QoS, Will};
 
+pub mod amqp;
 mod wire;
 use wire::{encode_publish, subscribe};
 
@@ -36,6 +37,8 @@ pub struct Action {
     pub filter: Option<String>,
     pub qos: u8,
     pub message: Option<MessageSpec>,
+    /// The lesson's button pressed (AMQP actors publish only through their buttons).
+    pub button: Option<usize>,
 }
 
 /// How an actor is, as the lesson page shows it.
@@ -67,7 +70,8 @@ pub struct ActorStatus {
     pub link: Link,
     /// What happened last, as a key the view words in the learner's language: `connected`,
     /// `session-kept`, `failed`, `lost`, `disconnected`, `plug-pulled`, `paused`, `resumed`,
-    /// `dropped-before-ack`, `suback-refused` (empty: nothing yet).
+    /// `dropped-before-ack`, `suback-refused`; AMQP actors also `published`, `offline`, `closed`,
+    /// `not-working`, `working` (empty: nothing yet).
     pub note: String,
     /// The note's detail: the error or the reason code, as the client reported it.
     pub detail: String,
