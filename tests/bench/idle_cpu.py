@@ -113,7 +113,7 @@ def main():
     parser.add_argument("--settle", type=float, default=15)
     parser.add_argument("--traffic", action="store_true")
     parser.add_argument("--port", type=int, default=0,
-                        help="the embedded broker's port for --traffic (default: a free one)")
+                        help="the embedded broker's port (default: a free one)")
     parser.add_argument("--json")
     args = parser.parse_args()
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -121,7 +121,9 @@ def main():
 
     with tempfile.TemporaryDirectory() as config, tempfile.TemporaryDirectory() as data:
         port = args.port
-        if args.traffic and not port:
+        # Always a free port: with the default 1883 taken by another program, the broker would
+        # not listen and the app's own session would not connect, a lighter and wrong idle.
+        if not port:
             import socket
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
