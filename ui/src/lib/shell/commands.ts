@@ -1,6 +1,8 @@
 // The palette's items for the shell: every source, every view, the shell's actions and the
 // topics on screen. Built from what the shell holds; each item runs through its callbacks.
-import { brokerSource, type SessionView, type SourceId, type TreeRow } from '../platform';
+import { brokerSource, sessionSource, type SessionView, type SourceId, type TreeRow } from '../platform';
+import type { AmqpSessionView } from '../platform/amqp';
+import { amqpSessions } from '../amqp/store.svelte';
 import { LOCALES, locale, setLocale, t } from '../i18n/index.svelte';
 import { isDark, setTheme } from '../theme/theme.svelte';
 import type { ViewEntry } from '../views/registry';
@@ -8,6 +10,8 @@ import type { PaletteItem } from './palette';
 
 export interface ShellCommands {
   sessions: SessionView[];
+  /** The AMQP sessions (this window's list when absent). */
+  amqp?: AmqpSessionView[];
   views: ViewEntry[];
   rows: TreeRow[];
   select: (source: SourceId) => void;
@@ -40,6 +44,15 @@ export function shellItems(c: ShellCommands): PaletteItem[] {
       label: s.appSession ? t('shell.app-session') : s.profile.name,
       detail: s.url,
       run: () => c.select(s.source),
+    });
+  }
+  for (const a of c.amqp ?? amqpSessions.sessions) {
+    items.push({
+      id: `source:${a.profile.id}`,
+      group: 'source',
+      label: a.profile.name,
+      detail: a.profile.url,
+      run: () => c.select(sessionSource(a.profile.id)),
     });
   }
   for (const [id, label] of SHELL_TABS) {
