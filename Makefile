@@ -143,8 +143,10 @@ check-layers:
 	echo "check-layers: no core crate depends on tauri or WebKit"
 
 # mqttwb, built as `cargo install` builds it (its own features only), links no GTK or WebKit.
+# Built with the workspace's features (as the tests build it): a superset of mqttwb's own, so a
+# pass here holds for `cargo install` too, and the build is shared with test-rust's.
 check-cli-links:
-	cargo build -p workbench-cli --bin mqttwb
+	cargo build --workspace $(FEATURES) --bin mqttwb
 	@binary="$(TARGET_DIR)/debug/mqttwb"; \
 	libs=$$(ldd "$$binary"); \
 	if bad=$$(grep -E '$(GUI_LIBRARIES)' <<<"$$libs"); then \
@@ -181,9 +183,11 @@ test-ui: deps-ui
 
 # The real window under a virtual display, driven through tauri-driver and WebKitWebDriver.
 # Screenshots land in target/e2e-screenshots/.
+# --workspace: the features test-rust builds with, so the window tests reuse its build (without
+# it cargo resolves the app's features alone and rebuilds about a hundred crates).
 test-e2e: ui deps-tools
 	PATH="$(CARGO_BIN):$$PATH" timeout 2400 xvfb-run -a -s "-screen 0 1280x800x24" \
-	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1 --skip with_chromium \
+	  cargo test --workspace $(FEATURES) --test e2e_window -- --ignored --test-threads=1 --skip with_chromium \
 	  --skip with_rabbitmq
 
 # The classroom with a real browser: the app's window turns the classroom on, Debian's chromium
@@ -196,7 +200,7 @@ test-classroom: ui deps-tools deps-system
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	PATH="$(CARGO_BIN):$$PATH" timeout 1200 xvfb-run -a -s "-screen 0 1280x800x24" \
-	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1 classroom::
+	  cargo test --workspace $(FEATURES) --test e2e_window -- --ignored --test-threads=1 classroom::
 
 # AMQP 0-9-1 against a real RabbitMQ (Debian's rabbitmq-server, one node per test on free ports
 # with its own data folder; the Python pika client as the independent peer). Not in `make test`:
@@ -220,7 +224,7 @@ test-rabbitmq: deps-rabbitmq
 # queue view's depths against rabbitmqctl list_queues.
 test-rabbitmq-ui: ui deps-tools deps-rabbitmq
 	PATH="$(CARGO_BIN):$$PATH" timeout 1200 xvfb-run -a -s "-screen 0 1280x800x24" \
-	  cargo test $(FEATURES) --test e2e_window -- --ignored --test-threads=1 with_rabbitmq
+	  cargo test --workspace $(FEATURES) --test e2e_window -- --ignored --test-threads=1 with_rabbitmq
 
 # The load generator's own overhead: mqttwb bench's publish rate beside the broker benchmarks'
 # raw-socket generator and a plain rumqttc loop, against mosquitto and the workbench broker.
