@@ -9,7 +9,7 @@
 //! `make test-rabbitmq-ui` runs it. Screenshot: `target/e2e-screenshots/amqp-session.png`.
 
 use super::*;
-use workbench_testkit::rabbitmq::RabbitMq;
+use workbench_testkit::rabbitmq::{pika, RabbitMq};
 
 /// pika publishes one persistent message to a queue it declares (as RabbitMQ's tutorial two).
 const PIKA_SEND: &str = r#"
@@ -23,15 +23,7 @@ conn.close()
 "#;
 
 fn pika_send(url: &str, queue: &str, body: &str) {
-    let out = std::process::Command::new("python3")
-        .args(["-c", PIKA_SEND, url, queue, body])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "pika failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pika(PIKA_SEND, &[url.into(), queue.into(), body.into()]);
 }
 
 /// Waits until nothing matches `css` (a closing dialog), within a generous deadline.

@@ -7,7 +7,7 @@
 
 use super::*;
 use std::time::{Duration, Instant};
-use workbench_testkit::rabbitmq::RabbitMq;
+use workbench_testkit::rabbitmq::{pika, RabbitMq};
 
 /// pika declares a durable queue and publishes `count` messages to it.
 const PIKA_FILL: &str = r#"
@@ -21,15 +21,7 @@ conn.close()
 "#;
 
 fn pika_fill(url: &str, queue: &str, count: usize) {
-    let out = std::process::Command::new("python3")
-        .args(["-c", PIKA_FILL, url, queue, &count.to_string()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "pika failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pika(PIKA_FILL, &[url.into(), queue.into(), count.to_string()]);
 }
 
 /// The view's (queue, total) rows, in the order shown.

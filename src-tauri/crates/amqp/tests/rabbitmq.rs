@@ -7,7 +7,7 @@
 use std::time::Duration;
 use tokio::sync::mpsc;
 use workbench_amqp::*;
-use workbench_testkit::rabbitmq::RabbitMq;
+use workbench_testkit::rabbitmq::{pika_async as pika, RabbitMq};
 use workbench_wire::{Direction, PacketKind};
 
 /// Generous upper bound for what must happen at all.
@@ -33,26 +33,6 @@ async fn next(consumer: &mut AmqpConsumer) -> AmqpDelivery {
         .await
         .expect("a delivery in time")
         .expect("the consumer is running")
-}
-
-/// Runs a Python program with pika; returns its standard output.
-async fn pika(program: &'static str, args: Vec<String>) -> String {
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("python3")
-            .arg("-c")
-            .arg(program)
-            .args(args)
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "pika failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    })
-    .await
-    .expect("python ran")
 }
 
 /// RabbitMQ's tutorial consumer, waiting for one message (basic.get until one comes).

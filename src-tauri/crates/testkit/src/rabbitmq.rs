@@ -269,3 +269,27 @@ impl Drop for RabbitMq {
         self.stop();
     }
 }
+
+/// Runs a Python program with pika (`python3 -c program args...`), the tests' independent AMQP
+/// peer; fails the test with pika's error when it fails. Returns its standard output.
+pub fn pika(program: &str, args: &[String]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "pika failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`pika`] from async code, on a blocking thread.
+pub async fn pika_async(program: &'static str, args: Vec<String>) -> String {
+    tokio::task::spawn_blocking(move || pika(program, &args))
+        .await
+        .expect("python ran")
+}

@@ -3,27 +3,7 @@
 
 use super::*;
 use workbench_amqp::AmqpProperties;
-use workbench_testkit::rabbitmq::RabbitMq;
-
-/// Runs a Python program with pika; returns its standard output.
-async fn pika(program: &'static str, args: Vec<String>) -> String {
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("python3")
-            .arg("-c")
-            .arg(program)
-            .args(args)
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "pika failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    })
-    .await
-    .expect("python ran")
-}
+use workbench_testkit::rabbitmq::{pika_async as pika, RabbitMq};
 
 /// RabbitMQ's tutorial consumer, taking one message (basic.get until one comes).
 const PIKA_RECEIVE: &str = r#"
