@@ -11,7 +11,7 @@
 //! (the default exchange written `(default)`). At the end of a lesson the actor deletes the queues
 //! and exchanges it created (not those that were there before it).
 
-use super::{ActorHandle, ActorStatus, Command, Link, Received};
+use super::{publish_status, ActorHandle, ActorStatus, Command, Link, Received};
 use crate::format::{ActionKind, ActorSpec, AmqpAck};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -257,18 +257,7 @@ impl Actor {
             received: self.received.iter().cloned().collect(),
             unacknowledged: self.work.len(),
         };
-        let mut now = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        let moved = now.link != status.link
-            || now.note != status.note
-            || now.detail != status.detail
-            || now.subscriptions != status.subscriptions
-            || now.received != status.received
-            || now.unacknowledged != status.unacknowledged;
-        *now = status;
-        drop(now);
-        if moved {
-            (self.changed)();
-        }
+        publish_status(&self.status, status, &*self.changed);
     }
 
     /// Logs a packet as the broker would see it (`to` the actor: outbound).

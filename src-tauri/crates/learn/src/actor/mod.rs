@@ -63,7 +63,7 @@ pub struct Received {
 }
 
 /// An actor's state for the lesson page.
-#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ActorStatus {
     pub id: String,
@@ -81,6 +81,24 @@ pub struct ActorStatus {
     /// Outgoing QoS 1 and 2 messages not yet acknowledged.
     #[specta(type = u32)]
     pub unacknowledged: usize,
+}
+
+/// Puts `status` in `slot`; tells `changed` only when it differs from what was there (the `id`
+/// never changes). MQTT and AMQP actors both report through here.
+pub(crate) fn publish_status(
+    slot: &Mutex<ActorStatus>,
+    status: ActorStatus,
+    changed: &(dyn Fn() + Send + Sync),
+) {
+    let moved = {
+        let mut now = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let moved = *now != status;
+        *now = status;
+        moved
+    };
+    if moved {
+        changed();
+    }
 }
 
 /// A running actor: where to send it commands and its state.
@@ -292,18 +310,7 @@ impl Actor {
             received: self.received.iter().cloned().collect(),
             unacknowledged: self.inflight.len(),
         };
-        let mut now = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        let moved = now.link != status.link
-            || now.note != status.note
-            || now.detail != status.detail
-            || now.subscriptions != status.subscriptions
-            || now.received != status.received
-            || now.unacknowledged != status.unacknowledged;
-        *now = status;
-        drop(now);
-        if moved {
-            (self.changed)();
-        }
+        publish_status(&self.status, status, &*self.changed);
     }
 
     fn options(&self, clean_start: bool) -> ConnectOptions {
